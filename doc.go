@@ -1,0 +1,62 @@
+// Package persist is a context-first store of JSON documents in named
+// tables, embedded on SQLite on day one and on PostgreSQL in production,
+// behind one contract.
+//
+// # Opening a database
+//
+// [Open] dispatches on the URL scheme to a backend registered by a blank
+// import, the way database/sql drivers are:
+//
+//	import _ "github.com/persistkit/persist/sqlite"
+//
+//	db, err := persist.Open(ctx, "sqlite:///var/lib/app/portal.db", nil)
+//	if err != nil { ... }
+//	defer db.Close()
+//
+// [OpenEnv] reads DATABASE_URL. An unknown scheme fails with
+// [ErrUnknownScheme] and names the import that provides it.
+//
+// # Stores and records
+//
+// [DB.Store] returns a [Store], one table of [Record] values: an id, a JSON
+// object, a revision and timestamps. Put upserts, Insert creates, Update
+// merges top-level fields, UpdateFunc is an atomic read-modify-write, and
+// List and Query return iterators in insertion order:
+//
+//	sources, err := db.Store("sources")
+//	rec, err := sources.Put(ctx, persist.Record{ID: "src-1", Data: json.RawMessage(`{"name":"lake"}`)})
+//	for rec, err := range sources.Query(ctx, json.RawMessage(`{"enabled":true}`), nil) { ... }
+//
+// [Typed] gives the same operations on your own struct type. [DB.Tx] runs
+// several stores in one transaction.
+//
+// Numbers keep their exact value on every backend. Strings may not contain
+// U+0000 or unpaired surrogates, because PostgreSQL cannot store them; every
+// backend rejects them alike with [ErrInvalid].
+//
+// # Errors
+//
+// Errors are [*Error] values naming the operation, table and id, wrapping a
+// sentinel for [errors.Is]: [ErrNotFound], [ErrConflict], [ErrInvalid],
+// [ErrClosed], [ErrUnknownScheme]. A database that cannot be reached gives a
+// [*ConnError], which matches [ErrUnavailable]. Bad input changes nothing.
+// Passwords are redacted from every URL in errors and logs ([Redact]).
+//
+// # Concurrency and retries
+//
+// A [DB] and its stores are safe for concurrent use. Transient failures
+// (busy or locked database, serialization failure, deadlock, a connection
+// lost before the statement was sent; see [IsTransient]) are retried under
+// a [RetryPolicy]: three attempts with jittered exponential backoff by
+// default. A write whose outcome is unknown is never retried blindly.
+//
+// # Backends
+//
+//   - github.com/persistkit/persist/sqlite: modernc.org/sqlite, pure Go,
+//     WAL, one writer connection plus a reader pool.
+//   - github.com/persistkit/persist/postgres: pgx/v5 with JSONB and a GIN
+//     index, and Azure Entra ID tokens.
+//
+// Package persisttest is the conformance suite every backend passes; it is
+// the precise statement of the contract above.
+package persist
