@@ -37,18 +37,36 @@ type InsertResult struct {
 	Skipped  int // records whose id already existed; left untouched
 }
 
-// ListOptions pages through a table in insertion order. The zero value (or
-// nil) lists everything.
+// Order is the order of a listing.
+type Order int
+
+const (
+	// ByInsertion lists records in the order they were first written;
+	// updates do not move a record. It is the default.
+	ByInsertion Order = iota
+
+	// ByID lists records by id, compared as bytes (UTF-8 code point
+	// order), the same on every backend. Migration verifies two tables by
+	// merging two such listings.
+	ByID
+)
+
+// ListOptions pages through a table. The zero value (or nil) lists
+// everything in insertion order.
 type ListOptions struct {
 	// Limit caps the number of records; 0 means no limit. Negative is
 	// [ErrInvalid].
 	Limit int
 
 	// After resumes after the record with this id (the last id of the
-	// previous page). The order is insertion order, and updates do not move
-	// a record. If After names a record that no longer exists the iterator
-	// yields an error matching [ErrNotFound].
+	// previous page). In insertion order, if After names a record that no
+	// longer exists the iterator yields an error matching [ErrNotFound]; in
+	// id order it need not exist.
 	After string
+
+	// Order is [ByInsertion] (the default) or [ByID]. Other values are
+	// [ErrInvalid].
+	Order Order
 }
 
 // UpdateFunc computes a record's new data from its current state. Returning
@@ -104,7 +122,8 @@ type Store interface {
 	// Delete removes the record and reports whether it existed.
 	Delete(ctx context.Context, id string) (bool, error)
 
-	// List returns the records in insertion order. Nothing is read until
+	// List returns the records in the order opts asks, insertion order by
+	// default. Nothing is read until
 	// the iterator is ranged over; memory stays bounded whatever the table
 	// size. On failure it yields one non-nil error and stops.
 	List(ctx context.Context, opts *ListOptions) iter.Seq2[Record, error]
