@@ -3,6 +3,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -29,19 +30,31 @@ func Do(ctx context.Context, p persist.RetryPolicy, log *slog.Logger, op string,
 		attempt++
 		err := fn(ctx)
 		last = err
-		if err != nil && persist.IsTransient(err) && ctx.Err() == nil {
-			if log != nil && attempt < p.MaxAttempts {
-				log.LogAttrs(ctx, slog.LevelDebug, "persist: retrying transient error",
-					slog.String("op", op), slog.Int("attempt", attempt), slog.String("error", err.Error()))
-			}
-			return goretry.RetryableError(err)
+		if err == nil || !persist.IsTransient(err) {
+			return err
 		}
-		return err
+		if ctx.Err() != nil {
+			return withCtx(ctx, err)
+		}
+		if log != nil && attempt < p.MaxAttempts {
+			log.LogAttrs(ctx, slog.LevelDebug, "persist: retrying transient error",
+				slog.String("op", op), slog.Int("attempt", attempt), slog.String("error", err.Error()))
+		}
+		return goretry.RetryableError(err)
 	})
 	// go-retry returns only the context's error when it ends during a
 	// backoff; keep the operation's own error visible too.
-	if err != nil && last != nil && err != last && ctx.Err() != nil {
-		return fmt.Errorf("%w (last attempt: %w)", err, last)
+	if err != nil && last != nil && err != last && ctx.Err() != nil && errors.Is(err, ctx.Err()) && !errors.Is(err, last) {
+		return withCtx(ctx, last)
 	}
 	return err
+}
+
+// withCtx reports that ctx ended while err was being retried, so callers
+// see both errors.Is(err, context.Canceled) and the transient cause.
+func withCtx(ctx context.Context, err error) error {
+	if errors.Is(err, ctx.Err()) {
+		return err
+	}
+	return fmt.Errorf("%w (last attempt: %w)", context.Cause(ctx), err)
 }
