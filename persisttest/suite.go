@@ -1,0 +1,420 @@
+// Package persisttest is the conformance suite for persist backends. It is
+// the single, executable statement of the [persist.Store] and [persist.DB]
+// contract: where the prose in package persist is brief, the checks here are
+// precise, and every backend in this module passes them unchanged.
+//
+// A backend runs the suite from an ordinary test, handing [TestStore] a
+// function that opens a new, empty database:
+//
+//	func TestConformance(t *testing.T) {
+//		persisttest.TestStore(t, func(t *testing.T) persist.DB {
+//			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { db.Close() })
+//			return db
+//		})
+//	}
+//
+// The package imports only persist and the standard library, never a
+// backend, so it states the contract independently of any implementation.
+// It embeds the y_ and n_ cases of JSONTestSuite
+// (https://github.com/nst/JSONTestSuite, MIT License) so that it needs no
+// files at run time.
+package persisttest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"iter"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/persistkit/persist"
+)
+
+// openFunc is the factory TestStore receives.
+type openFunc = func(t *testing.T) persist.DB
+
+// TestStore runs the conformance suite against the backend that open provides.
+// open must return a new, empty DB each time it is called and arrange for it to be closed with t.Cleanup
+// (the suite may also Close it itself, e.g. in the closed-DB tests; Close is idempotent).
+//
+// Every test opens its own DB, so open is called many times (about a hundred);
+// it must be cheap, and DBs from different calls must not share tables.
+// The suite runs its tests one after another, never in parallel with each
+// other, so open need not be safe for concurrent use; the tests that check
+// concurrency start their own goroutines on one DB.
+//
+// The checks, grouped as the subtests are named:
+//
+//   - CRUD: Get of a missing id is [persist.ErrNotFound]; Put creates a
+//     record at revision 1 with equal, non-zero, UTC Created and Updated,
+//     then replaces it at revision 2 keeping Created; Put and Insert with an
+//     empty ID generate a 36-character version 7 UUID, and successive ones
+//     differ and sort in creation order; Insert of an existing id is
+//     [persist.ErrConflict] and leaves the stored record alone; InsertMany
+//     counts inserted and skipped records, never modifies an existing one,
+//     keeps a given Revision, Created and Updated, lets the first of
+//     duplicate ids win, and spans several internal batches; Update merges
+//     top-level keys (null stores null) and is ErrNotFound when the record is
+//     missing; UpdateFunc sees the current record, stores what fn returns,
+//     and writes nothing when fn fails, returning an error that matches fn's;
+//     Delete reports whether the record existed; Count; Clear returns how
+//     many records it removed; Tables lists the tables sorted by name; Ping;
+//     two Store handles on one name see the same records; the store copies
+//     data in and out, so callers may reuse their buffers; Get returns
+//     exactly what the write returned. Errors are [*persist.Error] values
+//     whose Op, Table and ID name the call.
+//   - Revision: a non-zero Revision on Put or Update is a precondition;
+//     stale revisions and revisions on missing records are ErrConflict and
+//     change nothing; every kind of write adds one.
+//   - List: insertion order by default, unchanged by updates, with a
+//     re-created record last; pages of Limit with an After cursor reassemble
+//     the full list; an After that names no record is ErrNotFound; a
+//     negative Limit is [persist.ErrInvalid]; [persist.ByID] orders by the
+//     bytes of the id whatever the database's collation (upper before lower
+//     case, punctuation significant, U+FFEE before U+1F600), pages the same
+//     way, and takes an After that need not exist; an unknown Order is
+//     ErrInvalid; iterators do no work until ranged; breaking out of a loop
+//     early releases whatever the iterator held, so later writes succeed.
+//   - Query: filters compare by JSON type and exact value ({"n":1} matches 1,
+//     1.0, 1e0 and 10E-1 but not "1", true, 1.0000000000000000000001 or a
+//     nested 1; null matches null but not a missing field; integers beyond
+//     float64 compare exactly); several keys are ANDed; {} matches all;
+//     results come in insertion order (or id order) and obey Limit and
+//     After; filters that
+//     are not an object of scalars with plain keys are ErrInvalid and touch
+//     nothing, whatever SQL the key tries to smuggle in.
+//   - Tx: writes to several stores commit together or roll back together
+//     when fn fails (the caller's error is returned); reads inside see the
+//     transaction's writes; a store used after the transaction is over is
+//     [persist.ErrClosed]; a bad table name is ErrInvalid.
+//   - ReplaceAll: replaces the contents in input order, generating empty
+//     ids; one invalid record or a duplicate id is ErrInvalid and leaves the
+//     previous contents exactly as they were.
+//   - Concurrency: 50 goroutines each making 100 UpdateFunc increments of one
+//     counter end at exactly 5000 (revision 5001; with -short, 10 making 20);
+//     concurrent Puts to distinct ids are all stored; of concurrent Inserts
+//     of one id, or concurrent Puts with the same revision precondition,
+//     exactly one wins and the others are ErrConflict; a List running during
+//     writes sees a consistent prefix.
+//   - JSON: Unicode (emoji, CJK, right-to-left, combining marks, escapes)
+//     and 200 levels of nesting round-trip to an equal JSON value; numbers
+//     are never routed through float64 (12345678901234567890 and 1.10 come
+//     back spelled as written; 1e400 and 9007199254740993 keep their exact
+//     value); a 1 MiB document and whitespace around the object are fine;
+//     every JSONTestSuite y_ document round-trips as the value of a field,
+//     except the two that contain U+0000, which are ErrInvalid (an escaped
+//     backslash followed by "u0000" is not U+0000 and round-trips); every
+//     n_ document is ErrInvalid, both as a whole record and as a field value.
+//   - Invalid: bad table names (SQL injection attempts, empty, upper case,
+//     leading digit, 64 bytes, reserved names), bad ids (empty, longer than
+//     512 bytes, control characters, invalid UTF-8) and bad data (not an
+//     object, not JSON, empty, U+0000, unpaired surrogates, invalid UTF-8)
+//     are ErrInvalid for every method that takes them, and nothing changes;
+//     valid but awkward names and ids work.
+//   - Lifecycle: every method called with a cancelled context returns an
+//     error matching [context.Canceled] (an expired one, matching
+//     [context.DeadlineExceeded]) and writes nothing; Close is idempotent,
+//     and afterwards every method, including DB.Store, Tx, Ping and a
+//     previously obtained iterator, is ErrClosed; operations racing with
+//     Close end in ErrClosed.
+//   - Typed: [persist.Typed] over a struct type round-trips through Put,
+//     Insert, Get, Modify, Query, List and Delete.
+func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
+	t.Run("CRUD", func(t *testing.T) { testCRUD(t, open) })
+	t.Run("Revision", func(t *testing.T) { testRevision(t, open) })
+	t.Run("List", func(t *testing.T) { testList(t, open) })
+	t.Run("Query", func(t *testing.T) { testQuery(t, open) })
+	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
+	t.Run("ReplaceAll", func(t *testing.T) { testReplaceAll(t, open) })
+	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
+	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
+	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })
+	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
+	t.Run("Typed", func(t *testing.T) { testTyped(t, open) })
+}
+
+// errBoom stands for a caller's own error, which must come back unchanged
+// through the store's wrapping.
+var errBoom = errors.New("persisttest: boom")
+
+// openStore opens a fresh DB and returns it with one store in it.
+func openStore(t *testing.T, open openFunc, name string) (persist.DB, persist.Store) {
+	t.Helper()
+	db := open(t)
+	if db == nil {
+		t.Fatal("open returned a nil DB")
+	}
+	return db, mustStore(t, db, name)
+}
+
+func mustStore(tb testing.TB, db persist.DB, name string) persist.Store {
+	tb.Helper()
+	s, err := db.Store(name)
+	if err != nil {
+		tb.Fatalf("Store(%q): %v", name, err)
+	}
+	if s == nil {
+		tb.Fatalf("Store(%q) returned a nil Store", name)
+	}
+	return s
+}
+
+func mustPut(tb testing.TB, s persist.Store, id, data string) persist.Record {
+	tb.Helper()
+	rec, err := s.Put(tb.Context(), persist.Record{ID: id, Data: json.RawMessage(data)})
+	if err != nil {
+		tb.Fatalf("Put(%q): %v", id, err)
+	}
+	return rec
+}
+
+func mustGet(tb testing.TB, s persist.Store, id string) persist.Record {
+	tb.Helper()
+	rec, err := s.Get(tb.Context(), id)
+	if err != nil {
+		tb.Fatalf("Get(%q): %v", id, err)
+	}
+	return rec
+}
+
+func mustCount(tb testing.TB, s persist.Store) int64 {
+	tb.Helper()
+	n, err := s.Count(tb.Context())
+	if err != nil {
+		tb.Fatalf("Count: %v", err)
+	}
+	return n
+}
+
+func wantCount(tb testing.TB, s persist.Store, want int64) {
+	tb.Helper()
+	if n := mustCount(tb, s); n != want {
+		tb.Errorf("Count()=%v, want %v", n, want)
+	}
+}
+
+func wantMissing(tb testing.TB, s persist.Store, id string) {
+	tb.Helper()
+	rec, err := s.Get(tb.Context(), id)
+	if !errors.Is(err, persist.ErrNotFound) {
+		tb.Errorf("Get(%q)=%q, %v; want %v", id, rec.Data, err, persist.ErrNotFound)
+	}
+}
+
+func mustTables(tb testing.TB, db persist.DB) []string {
+	tb.Helper()
+	names, err := db.Tables(tb.Context())
+	if err != nil {
+		tb.Fatalf("Tables: %v", err)
+	}
+	return names
+}
+
+// collect ranges over seq to the end and returns the records before the
+// first error and that error. It also checks the iterator protocol: an error
+// comes with a zero Record and is the last thing yielded.
+func collect(tb testing.TB, seq iter.Seq2[persist.Record, error]) ([]persist.Record, error) {
+	tb.Helper()
+	var (
+		recs    []persist.Record
+		first   error
+		yielded int
+	)
+	for rec, err := range seq {
+		if first != nil {
+			yielded++
+			if yielded > 10 { // a misbehaving iterator may never stop
+				break
+			}
+			continue
+		}
+		if err != nil {
+			first = err
+			if rec.ID != "" || rec.Data != nil || rec.Revision != 0 {
+				tb.Errorf("iterator yielded record %q with error %v, want a zero Record", rec.ID, err)
+			}
+			continue
+		}
+		recs = append(recs, rec)
+	}
+	if yielded > 0 {
+		tb.Errorf("iterator yielded again after error %v, want it to stop", first)
+	}
+	return recs, first
+}
+
+// mustList collects seq and fails on any error.
+func mustList(tb testing.TB, seq iter.Seq2[persist.Record, error]) []persist.Record {
+	tb.Helper()
+	recs, err := collect(tb, seq)
+	if err != nil {
+		tb.Fatalf("iterating: %v", err)
+	}
+	return recs
+}
+
+func idsOf(recs []persist.Record) []string {
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+func wantIDs(tb testing.TB, recs []persist.Record, want ...string) {
+	tb.Helper()
+	if got := idsOf(recs); !slices.Equal(got, want) {
+		tb.Errorf("ids=%q, want %q", got, want)
+	}
+}
+
+// wantErr checks that err matches target.
+func wantErr(tb testing.TB, err, target error) {
+	tb.Helper()
+	if !errors.Is(err, target) {
+		tb.Errorf("err=%v, want one matching %v", err, target)
+	}
+}
+
+// wantOpErr checks that err matches target and is a *persist.Error naming
+// op, table and id.
+func wantOpErr(tb testing.TB, err, target error, op, table, id string) {
+	tb.Helper()
+	if !errors.Is(err, target) {
+		tb.Errorf("err=%v, want one matching %v", err, target)
+		return
+	}
+	var pe *persist.Error
+	if !errors.As(err, &pe) {
+		tb.Errorf("err=%v (%T), want a *persist.Error", err, err)
+		return
+	}
+	if pe.Op != op {
+		tb.Errorf("Error.Op=%q, want %q (err %v)", pe.Op, op, err)
+	}
+	if pe.Table != table {
+		tb.Errorf("Error.Table=%q, want %q (err %v)", pe.Table, table, err)
+	}
+	if pe.ID != id {
+		tb.Errorf("Error.ID=%q, want %q (err %v)", pe.ID, id, err)
+	}
+}
+
+// wantData checks that got holds the same JSON value as want.
+func wantData(tb testing.TB, got json.RawMessage, want string) {
+	tb.Helper()
+	if d := diffJSON(got, []byte(want)); d != "" {
+		tb.Errorf("Data=%.200s, want %.200s: %s", got, want, d)
+	}
+}
+
+// wantRecord checks that got is the same stored record as want: same id,
+// revision, times and JSON value.
+func wantRecord(tb testing.TB, got, want persist.Record) {
+	tb.Helper()
+	if got.ID != want.ID {
+		tb.Errorf("ID=%q, want %q", got.ID, want.ID)
+	}
+	if got.Revision != want.Revision {
+		tb.Errorf("%s: Revision=%v, want %v", want.ID, got.Revision, want.Revision)
+	}
+	if !got.Created.Equal(want.Created) {
+		tb.Errorf("%s: Created=%v, want %v", want.ID, got.Created, want.Created)
+	}
+	if !got.Updated.Equal(want.Updated) {
+		tb.Errorf("%s: Updated=%v, want %v", want.ID, got.Updated, want.Updated)
+	}
+	if d := diffJSON(got.Data, want.Data); d != "" {
+		tb.Errorf("%s: Data=%.200s, want %.200s: %s", want.ID, got.Data, want.Data, d)
+	}
+}
+
+// wantRecords checks got against want element by element.
+func wantRecords(tb testing.TB, got, want []persist.Record) {
+	tb.Helper()
+	if len(got) != len(want) {
+		tb.Errorf("got %d records %q, want %d %q", len(got), idsOf(got), len(want), idsOf(want))
+		return
+	}
+	for i := range got {
+		wantRecord(tb, got[i], want[i])
+	}
+}
+
+// wantTimes checks the timestamps a store sets: non-zero, UTC, Updated not
+// before Created, and near the local clock, which catches unit mix-ups
+// (seconds stored as microseconds) without timing anything.
+func wantTimes(tb testing.TB, rec persist.Record) {
+	tb.Helper()
+	now := time.Now()
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"Created", rec.Created}, {"Updated", rec.Updated}} {
+		switch {
+		case f.t.IsZero():
+			tb.Errorf("%s: %s is zero", rec.ID, f.name)
+		case f.t.Location() != time.UTC:
+			tb.Errorf("%s: %s=%v in %v, want UTC", rec.ID, f.name, f.t, f.t.Location())
+		case f.t.Sub(now).Abs() > 24*time.Hour:
+			tb.Errorf("%s: %s=%v, want within a day of now (%v)", rec.ID, f.name, f.t, now)
+		}
+	}
+	if rec.Updated.Before(rec.Created) {
+		tb.Errorf("%s: Updated=%v before Created=%v", rec.ID, rec.Updated, rec.Created)
+	}
+}
+
+// snapshot returns every record of s, for checking later that nothing
+// changed.
+func snapshot(tb testing.TB, s persist.Store) []persist.Record {
+	tb.Helper()
+	return mustList(tb, s.List(tb.Context(), nil))
+}
+
+// wantUnchanged checks that s still holds exactly before.
+func wantUnchanged(tb testing.TB, s persist.Store, before []persist.Record) {
+	tb.Helper()
+	wantRecords(tb, snapshot(tb, s), before)
+}
+
+// wantGeneratedID checks that id looks like a version 7 UUID in its
+// canonical 36-character form.
+func wantGeneratedID(tb testing.TB, id string) {
+	tb.Helper()
+	if len(id) != 36 {
+		tb.Errorf("generated ID=%q has %d characters, want a 36-character UUID", id, len(id))
+		return
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				tb.Errorf("generated ID=%q: want '-' at %d", id, i)
+				return
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				tb.Errorf("generated ID=%q: want lowercase hex at %d", id, i)
+				return
+			}
+		}
+	}
+	if id[14] != '7' {
+		tb.Errorf("generated ID=%q is UUID version %c, want 7 (time-ordered)", id, id[14])
+	}
+}
+
+// canceled returns a context that is already cancelled.
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
