@@ -132,9 +132,9 @@ type Store interface {
 	// filter's, compared by JSON value and type: {"n":1} matches 1 and 1.0
 	// but not "1"; true is not 1; null matches a null field but not a
 	// missing one. filter is a JSON object of scalars (strings, numbers,
-	// booleans, null); {} matches everything. Keys follow the same rule as
-	// table names but may use upper case and '-'. Anything else is
-	// [ErrInvalid], yielded by the iterator.
+	// booleans, null); {} matches everything. Keys match
+	// ^[A-Za-z_][A-Za-z0-9_-]{0,127}$. Anything else is [ErrInvalid],
+	// yielded by the iterator.
 	Query(ctx context.Context, filter json.RawMessage, opts *ListOptions) iter.Seq2[Record, error]
 
 	// Count returns the number of records.
