@@ -1,0 +1,373 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+	msqlite "modernc.org/sqlite"
+)
+
+// Options configure a DB. A nil *Options means the defaults.
+type Options struct {
+	persist.Options
+
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process before failing with a transient error. It is
+	// also how long DB.Store waits for the writer connection. Default 5s.
+	BusyTimeout time.Duration
+
+	// MaxReaders caps the read-only connection pool. Default
+	// max(4, GOMAXPROCS).
+	MaxReaders int
+}
+
+// DB is a SQLite database: one writer connection and a pool of readers.
+// It implements [persist.DB] and is safe for concurrent use.
+type DB struct {
+	path    string // "" for an in-memory database
+	writer  *sql.DB
+	readers *sql.DB
+	keeper  driver.Conn // holds an in-memory database alive; nil for files
+
+	log         *slog.Logger
+	policy      persist.RetryPolicy
+	busyTimeout time.Duration
+	closed      atomic.Bool
+
+	mu       sync.RWMutex
+	stores   map[string]*Store // tables known to exist in the committed schema
+	ensureMu sync.Mutex        // serializes schema changes
+}
+
+var (
+	_ persist.DB    = (*DB)(nil)
+	_ persist.Store = (*Store)(nil)
+	_ persist.Tx    = (*tx)(nil)
+)
+
+// Open opens the SQLite database that dsn names: a file path, ":memory:",
+// or a sqlite: or file: URL as [ParseURL] reads them. A missing file and
+// its directory are created (0600 and 0700). Parameters in a URL override
+// the corresponding opts fields.
+//
+// Open fails with [persist.ErrInvalid] for a malformed URL, a
+// [*persist.ConnError] when the file cannot be created or opened, and a
+// [*persist.Error] when the file is not a usable database.
+func Open(ctx context.Context, dsn string, opts *Options) (*DB, error) {
+	var c urlConfig
+	lower := strings.ToLower(dsn)
+	switch {
+	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
+		var err error
+		if c, err = parseURL(dsn); err != nil {
+			return nil, err
+		}
+	case dsn == memoryPath:
+		c.memory = true
+	case dsn == "":
+		return nil, errInvalid("open", "", "", "empty dsn")
+	default:
+		c.path = dsn
+	}
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if c.busyTimeout != 0 {
+		o.BusyTimeout = c.busyTimeout
+	}
+	if c.maxReaders != 0 {
+		o.MaxReaders = c.maxReaders
+	}
+	return open(ctx, c, &o)
+}
+
+func open(ctx context.Context, c urlConfig, o *Options) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &persist.Error{Op: "open", Err: err}
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = 5 * time.Second
+	}
+	if o.MaxReaders <= 0 {
+		o.MaxReaders = max(4, runtime.GOMAXPROCS(0))
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := registerFunctions(); err != nil {
+		return nil, &persist.Error{Op: "open", Err: err}
+	}
+	db := &DB{
+		path:        c.path,
+		log:         log,
+		policy:      o.Retry.WithDefaults(),
+		busyTimeout: o.BusyTimeout,
+		stores:      map[string]*Store{},
+	}
+	where := c.path
+	if c.memory {
+		where = memoryPath
+	}
+	if err := db.connect(ctx, c, o); err != nil {
+		return nil, err
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "persist: sqlite database opened",
+		slog.String("path", where), slog.Int("max_readers", o.MaxReaders))
+	return db, nil
+}
+
+// connect opens the file (creating it with owner-only permissions), the
+// writer and the reader pool, and the metadata table.
+func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) {
+	var base string
+	created := false
+	if c.memory {
+		// memdb names starting with '/' are shared by every connection of
+		// the process that opens them; the unique name keeps handles apart.
+		base = "file:/persist-mem-" + ident.NewID() + "?vfs=memdb"
+	} else {
+		if created, err = createFile(c.path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		}
+		base = "file:" + escapePath(c.path) + "?"
+	}
+	pragmas := fmt.Sprintf("&_pragma=busy_timeout(%d)", o.BusyTimeout.Milliseconds())
+	if !c.memory {
+		pragmas += "&_pragma=journal_mode(WAL)"
+	}
+	pragmas += "&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
+
+	defer func() {
+		if err != nil {
+			db.closeConns()
+		}
+	}()
+	openErr := func(err error) error {
+		if isUnavailable(err) {
+			return &persist.ConnError{Op: "open", URL: db.where(), Err: err}
+		}
+		return &persist.Error{Op: "open", Err: err}
+	}
+
+	if c.memory {
+		conn, err := msqlite.NewConnector(base + pragmas)
+		if err != nil {
+			return openErr(err)
+		}
+		if db.keeper, err = conn.Connect(ctx); err != nil {
+			return openErr(err)
+		}
+	}
+
+	db.writer, _ = sql.Open("sqlite", base+"&_txlock=immediate"+pragmas)
+	db.writer.SetMaxOpenConns(1)
+	db.writer.SetMaxIdleConns(1)
+	db.writer.SetConnMaxLifetime(0)
+	db.writer.SetConnMaxIdleTime(0)
+	if _, err := db.writer.ExecContext(ctx, createMeta); err != nil {
+		return openErr(err)
+	}
+	if created {
+		if err := chmodFiles(c.path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		}
+	}
+
+	db.readers, _ = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
+	db.readers.SetMaxOpenConns(o.MaxReaders)
+	db.readers.SetMaxIdleConns(o.MaxReaders)
+	db.readers.SetConnMaxLifetime(0)
+	db.readers.SetConnMaxIdleTime(0)
+	if err := db.readers.PingContext(ctx); err != nil {
+		return openErr(err)
+	}
+	return nil
+}
+
+// where names the database in errors and logs.
+func (db *DB) where() string {
+	if db.path == "" {
+		return memoryPath
+	}
+	return db.path
+}
+
+// Store returns the named table, creating it (or upgrading an old portal
+// table in place) on first use. It waits at most the busy timeout for the
+// writer connection. Names must satisfy [ident.Table]; others are
+// [persist.ErrInvalid].
+func (db *DB) Store(name string) (persist.Store, error) {
+	s, err := db.store(name)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (db *DB) store(name string) (*Store, error) {
+	if db.closed.Load() {
+		return nil, errClosed("store", name, "")
+	}
+	db.mu.RLock()
+	s := db.stores[name]
+	db.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	if err := ident.Table(name); err != nil {
+		return nil, errInvalid("store", "", "", "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), db.busyTimeout)
+	defer cancel()
+	return db.ensure(ctx, name)
+}
+
+// ensure creates or upgrades the table and prepares its statements, once
+// per DB, so that the per-operation path never checks the schema.
+func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
+	db.ensureMu.Lock()
+	defer db.ensureMu.Unlock()
+	db.mu.RLock()
+	s := db.stores[name]
+	db.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	err := db.retry(ctx, "store", func(ctx context.Context) error {
+		tx, err := db.writer.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+		if err := ensureSchema(ctx, tx, name, db.log); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return nil, db.wrap(ctx, "store", name, "", err)
+	}
+	t := newTable(name)
+	if err := t.prepare(ctx, db); err != nil {
+		t.close()
+		return nil, db.wrap(ctx, "store", name, "", err)
+	}
+	s = &Store{db: db, t: t}
+	db.mu.Lock()
+	if db.closed.Load() {
+		db.mu.Unlock()
+		t.close()
+		return nil, errClosed("store", name, "")
+	}
+	db.stores[name] = s
+	db.mu.Unlock()
+	return s, nil
+}
+
+// Tables lists the persist tables and the tables in the old portal layout
+// (id and data only), sorted by name.
+func (db *DB) Tables(ctx context.Context) ([]string, error) {
+	if err := db.check(ctx, "tables"); err != nil {
+		return nil, err
+	}
+	var names []string
+	err := db.retry(ctx, "tables", func(ctx context.Context) error {
+		names = names[:0]
+		rows, err := db.readers.QueryContext(ctx, listTables)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			if ident.Table(n) == nil {
+				names = append(names, n)
+			}
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, db.wrap(ctx, "tables", "", "", err)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Ping checks that the database file can still be read.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.check(ctx, "ping"); err != nil {
+		return err
+	}
+	err := db.retry(ctx, "ping", func(ctx context.Context) error {
+		var one int
+		return db.readers.QueryRowContext(ctx, "SELECT 1 FROM persist_meta LIMIT 1").Scan(&one)
+	})
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if ctx.Err() != nil || db.closed.Load() {
+			return db.wrap(ctx, "ping", "", "", err)
+		}
+		return &persist.ConnError{Op: "ping", URL: db.where(), Err: db.mapErr(ctx, err)}
+	}
+	return nil
+}
+
+// Close closes every connection. It is idempotent; afterwards every method
+// of the DB and its stores returns [persist.ErrClosed]. In-memory
+// databases are freed.
+func (db *DB) Close() error {
+	if !db.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	db.mu.Lock()
+	for _, s := range db.stores {
+		s.t.close()
+	}
+	db.mu.Unlock()
+	if err := db.closeConns(); err != nil {
+		return &persist.Error{Op: "close", Err: err}
+	}
+	db.log.LogAttrs(context.Background(), slog.LevelInfo, "persist: sqlite database closed", slog.String("path", db.where()))
+	return nil
+}
+
+func (db *DB) closeConns() error {
+	var errs []error
+	if db.readers != nil {
+		errs = append(errs, db.readers.Close())
+	}
+	if db.writer != nil {
+		errs = append(errs, db.writer.Close())
+	}
+	if db.keeper != nil {
+		errs = append(errs, db.keeper.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// check is the entry test of every DB-level operation.
+func (db *DB) check(ctx context.Context, op string) error {
+	if db.closed.Load() {
+		return errClosed(op, "", "")
+	}
+	if err := ctx.Err(); err != nil {
+		return &persist.Error{Op: op, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/sqlite"
+)
+
+func TestLegacyUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portal.db")
+
+	// The old portal's layout, written by plain database/sql, with ids
+	// inserted in an order that differs from their sort order.
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE sources (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
+		t.Fatal(err)
+	}
+	order := []string{"m", "c", "z", "a", "q"}
+	for i, id := range order {
+		if _, err := raw.Exec(`INSERT INTO sources (id, data) VALUES (?, ?)`, id, fmt.Sprintf(`{"i": %d, "big": 12345678901234567890}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	t.Run("ListedBeforeUpgrade", func(t *testing.T) {
+		tables, err := db.Tables(ctx)
+		if err != nil || !slices.Equal(tables, []string{"sources"}) {
+			t.Fatalf("Tables=%v, %v; want [sources]", tables, err)
+		}
+	})
+
+	s := MustStore(t, db, "sources")
+
+	t.Run("OrderKept", func(t *testing.T) {
+		if got := IDs(t, s.List(ctx, nil)); !slices.Equal(got, order) {
+			t.Fatalf("List=%v, want %v", got, order)
+		}
+	})
+	t.Run("Readable", func(t *testing.T) {
+		rec, err := s.Get(ctx, "z")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `{"i": 2, "big": 12345678901234567890}`; string(rec.Data) != want {
+			t.Fatalf("Data=%s, want %s", rec.Data, want)
+		}
+		if rec.Revision != 1 || rec.Created.IsZero() {
+			t.Fatalf("Revision=%d Created=%v, want 1 and a time", rec.Revision, rec.Created)
+		}
+	})
+	t.Run("Writable", func(t *testing.T) {
+		rec, err := s.Put(ctx, persist.Record{ID: "c", Data: []byte(`{"i":"new"}`), Revision: 1})
+		if err != nil || rec.Revision != 2 {
+			t.Fatalf("Put=%+v, %v; want revision 2", rec, err)
+		}
+		MustPut(t, s, "b", `{}`)
+		want := append(slices.Clone(order), "b")
+		if got := IDs(t, s.List(ctx, nil)); !slices.Equal(got, want) {
+			t.Fatalf("List=%v, want %v", got, want)
+		}
+	})
+	t.Run("QueryExact", func(t *testing.T) {
+		got := IDs(t, s.Query(ctx, []byte(`{"big": 12345678901234567890, "i": 4}`), nil))
+		if !slices.Equal(got, []string{"q"}) {
+			t.Fatalf("Query=%v, want [q]", got)
+		}
+	})
+	t.Run("UpgradedOnceAndReopens", func(t *testing.T) {
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db2, err := sqlite.Open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db2.Close()
+		n, err := MustStore(t, db2, "sources").Count(ctx)
+		if err != nil || n != 6 {
+			t.Fatalf("Count=%d, %v; want 6", n, err)
+		}
+		tables, err := db2.Tables(ctx)
+		if err != nil || !slices.Equal(tables, []string{"sources"}) {
+			t.Fatalf("Tables=%v, %v; want [sources]", tables, err)
+		}
+	})
+}
+
+func TestStore_ForeignTableErrInvalid(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "other.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE users (name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := sqlite.Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Store("users"); !errors.Is(err, persist.ErrInvalid) {
+		t.Fatalf("Store(users)=%v, want ErrInvalid", err)
+	}
+	if tables, err := db.Tables(context.Background()); err != nil || len(tables) != 0 {
+		t.Fatalf("Tables=%v, %v; want none", tables, err)
+	}
+}

@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+)
+
+// layoutVersion is the table layout this package writes, recorded per table
+// in persist_meta.
+const layoutVersion = 1
+
+const createMeta = `CREATE TABLE IF NOT EXISTS persist_meta (
+	table_name TEXT PRIMARY KEY,
+	layout_version INTEGER NOT NULL
+)`
+
+// listTables finds the recorded tables that still exist, plus tables in
+// the old portal layout: exactly the columns id and data.
+const listTables = `
+SELECT m.table_name FROM persist_meta m
+JOIN sqlite_schema s ON s.type = 'table' AND s.name = m.table_name
+UNION
+SELECT s.name FROM sqlite_schema s
+WHERE s.type = 'table'
+  AND s.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND s.name <> 'persist_meta'
+  AND s.name NOT IN (SELECT table_name FROM persist_meta)
+  AND (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info(s.name) ORDER BY name)) = 'data,id'`
+
+// execer is what schema changes and multi-statement writes need; both
+// *sql.DB and *sql.Tx have it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// ensureSchema creates the table in the current layout or upgrades a table
+// in the old portal layout additively, inside the caller's transaction.
+func ensureSchema(ctx context.Context, x execer, name string, log *slog.Logger) error {
+	q := ident.Quote(name)
+	var version int64
+	err := x.QueryRowContext(ctx, `SELECT layout_version FROM persist_meta WHERE table_name = ?`, name).Scan(&version)
+	recorded := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	cols, err := columns(ctx, x, name)
+	if err != nil {
+		return err
+	}
+	if recorded && len(cols) > 0 {
+		if version != layoutVersion {
+			return &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table has layout version %d; this version of persist reads %d", persist.ErrInvalid, version, layoutVersion)}
+		}
+		return nil
+	}
+	if len(cols) == 0 {
+		stmts := []string{
+			`CREATE TABLE ` + q + ` (
+	id TEXT PRIMARY KEY,
+	data TEXT NOT NULL CHECK(json_valid(data)),
+	seq INTEGER NOT NULL,
+	revision INTEGER NOT NULL DEFAULT 1,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+)`,
+			`CREATE UNIQUE INDEX ` + seqIndex(name) + ` ON ` + q + ` (seq)`,
+		}
+		for _, s := range stmts {
+			if _, err := x.ExecContext(ctx, s); err != nil {
+				return err
+			}
+		}
+		return record(ctx, x, name)
+	}
+	if !cols["id"] || !cols["data"] {
+		return &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table exists without id and data columns; it is not a persist table", persist.ErrInvalid)}
+	}
+	return upgrade(ctx, x, name, cols, log)
+}
+
+// upgrade adds the missing columns to a portal-layout table, numbering the
+// existing rows in rowid order, which is the order they were inserted in.
+func upgrade(ctx context.Context, x execer, name string, cols map[string]bool, log *slog.Logger) error {
+	q := ident.Quote(name)
+	now := time.Now().UnixMicro()
+	add := []struct{ col, def, set string }{
+		{"seq", "INTEGER NOT NULL DEFAULT 0", "seq = rowid"},
+		{"revision", "INTEGER NOT NULL DEFAULT 1", ""},
+		{"created_at", "INTEGER NOT NULL DEFAULT 0", "created_at = ?1"},
+		{"updated_at", "INTEGER NOT NULL DEFAULT 0", "updated_at = ?1"},
+	}
+	var added, sets []string
+	for _, a := range add {
+		if cols[a.col] {
+			continue
+		}
+		if _, err := x.ExecContext(ctx, `ALTER TABLE `+q+` ADD COLUMN `+a.col+` `+a.def); err != nil {
+			return err
+		}
+		added = append(added, a.col)
+		if a.set != "" {
+			sets = append(sets, a.set)
+		}
+	}
+	var n int64
+	if len(sets) > 0 {
+		set := sets[0]
+		for _, s := range sets[1:] {
+			set += ", " + s
+		}
+		res, err := x.ExecContext(ctx, `UPDATE `+q+` SET `+set, now)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+	}
+	if _, err := x.ExecContext(ctx, `CREATE UNIQUE INDEX IF NOT EXISTS `+seqIndex(name)+` ON `+q+` (seq)`); err != nil {
+		return err
+	}
+	if err := record(ctx, x, name); err != nil {
+		return err
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "persist: upgraded table to the current layout",
+		slog.String("table", name), slog.Any("added_columns", added), slog.Int64("rows", n))
+	return nil
+}
+
+func record(ctx context.Context, x execer, name string) error {
+	_, err := x.ExecContext(ctx, `INSERT OR REPLACE INTO persist_meta (table_name, layout_version) VALUES (?, ?)`, name, layoutVersion)
+	return err
+}
+
+// columns returns the table's column names; none if it does not exist.
+func columns(ctx context.Context, x execer, name string) (map[string]bool, error) {
+	rows, err := x.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := map[string]bool{}
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols[c] = true
+	}
+	return cols, rows.Err()
+}
+
+// seqIndex names the index on seq. Tables and indexes share one namespace
+// in SQLite; the colon cannot occur in a table name, so the index never
+// collides with another store.
+func seqIndex(name string) string { return ident.Quote(name + ":seq") }

@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+
+	"github.com/persistkit/persist/internal/ident"
+)
+
+// table holds one table's SQL, built once, and the statements prepared for
+// the hot paths. Statements on a *sql.DB are prepared once per physical
+// connection and then reused.
+type table struct {
+	name string
+
+	get, getSeq, put, putRev, insert, insertKeep, update, del, count, clear string
+
+	// Prepared statements; nil for a table created inside a transaction
+	// that has not committed, whose stores run only inside it.
+	getR, putS, putRevS, insertS, delS *sql.Stmt
+
+	mu    sync.Mutex
+	pages map[string]*sql.Stmt // list and query pages, by SQL text
+}
+
+// maxCachedPages bounds the per-table cache of list and query statements;
+// filters with many different key sets would otherwise grow it forever.
+const maxCachedPages = 64
+
+// nextSeq gives a new record the next insertion-order number. The writer
+// is the only connection that writes, so nothing can take the number
+// between this subquery and the insert; the unique index catches any
+// other process writing to the same file.
+func nextSeq(q string) string { return `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ` + q + `)` }
+
+func newTable(name string) *table {
+	q := ident.Quote(name)
+	return &table{
+		name:   name,
+		get:    `SELECT data, revision, created_at, updated_at FROM ` + q + ` WHERE id = ?`,
+		getSeq: `SELECT seq FROM ` + q + ` WHERE id = ?`,
+		put: `INSERT INTO ` + q + ` (id, data, seq, revision, created_at, updated_at)
+VALUES (?1, ?2, ` + nextSeq(q) + `, 1, ?3, ?3)
+ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = revision + 1, updated_at = excluded.updated_at
+RETURNING revision, created_at`,
+		putRev: `UPDATE ` + q + ` SET data = ?1, revision = revision + 1, updated_at = ?2
+WHERE id = ?3 AND revision = ?4
+RETURNING revision, created_at`,
+		insert: `INSERT INTO ` + q + ` (id, data, seq, revision, created_at, updated_at)
+VALUES (?1, ?2, ` + nextSeq(q) + `, 1, ?3, ?3)
+ON CONFLICT (id) DO NOTHING
+RETURNING revision, created_at`,
+		insertKeep: `INSERT INTO ` + q + ` (id, data, seq, revision, created_at, updated_at)
+VALUES (?1, ?2, ` + nextSeq(q) + `, ?3, ?4, ?5)
+ON CONFLICT (id) DO NOTHING`,
+		update: `UPDATE ` + q + ` SET data = ?1, revision = revision + 1, updated_at = ?2 WHERE id = ?3
+RETURNING revision, created_at`,
+		del:   `DELETE FROM ` + q + ` WHERE id = ?`,
+		count: `SELECT COUNT(*) FROM ` + q,
+		clear: `DELETE FROM ` + q,
+		pages: map[string]*sql.Stmt{},
+	}
+}
+
+// prepare prepares the hot statements: reads on the reader pool, writes
+// (and reads inside read-modify-write) on the writer.
+func (t *table) prepare(ctx context.Context, db *DB) error {
+	var err error
+	p := func(on *sql.DB, q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = on.PrepareContext(ctx, q)
+		return s
+	}
+	t.getR = p(db.readers, t.get)
+	t.putS = p(db.writer, t.put)
+	t.putRevS = p(db.writer, t.putRev)
+	t.insertS = p(db.writer, t.insert)
+	t.delS = p(db.writer, t.del)
+	return err
+}
+
+// pageStmt returns the prepared statement for a list or query page,
+// preparing and caching it on first use.
+func (t *table) pageStmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.pages[q]; s != nil {
+		return s, true, nil
+	}
+	s, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, false, err
+	}
+	if t.pages == nil || len(t.pages) >= maxCachedPages {
+		return s, false, nil // caller closes it
+	}
+	t.pages[q] = s
+	return s, true, nil
+}
+
+func (t *table) close() {
+	for _, s := range []*sql.Stmt{t.getR, t.putS, t.putRevS, t.insertS, t.delS} {
+		if s != nil {
+			s.Close()
+		}
+	}
+	t.mu.Lock()
+	for _, s := range t.pages {
+		s.Close()
+	}
+	t.pages = nil
+	t.mu.Unlock()
+}
