@@ -42,6 +42,8 @@ type Error struct {
 	Err   error
 }
 
+// Error returns "persist: op table/id: cause", with a long or unprintable
+// id quoted and truncated.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("persist: ")
@@ -103,6 +105,7 @@ type ConnError struct {
 	Err error
 }
 
+// Error returns "persist: op url: database unavailable: cause".
 func (e *ConnError) Error() string {
 	msg := "persist: " + e.Op
 	if e.URL != "" {
