@@ -1,0 +1,56 @@
+// Package postgres is the PostgreSQL backend of persist, built on pgx/v5
+// and one pgxpool per [DB].
+//
+// # Opening
+//
+// Import the package for its side effect to make [persist.Open] accept
+// postgres://, postgresql:// and SQLAlchemy-style postgresql+psycopg2://
+// (or +psycopg, +asyncpg) URLs, or call [Open] for the backend's own
+// [Options]:
+//
+//	db, err := postgres.Open(ctx, "postgres://app@db.example.com/app?sslmode=verify-full", &postgres.Options{
+//		MaxConns: 16,
+//	})
+//
+// # Storage
+//
+// Each store is a table named exactly as the store, in [Options.Schema] (by
+// default the connection's current schema):
+//
+//	id         text PRIMARY KEY
+//	data       jsonb NOT NULL
+//	seq        bigint identity, insertion order
+//	revision   bigint NOT NULL DEFAULT 1
+//	created_at timestamptz NOT NULL
+//	updated_at timestamptz NOT NULL
+//
+// with a unique index on seq and a GIN index USING gin (data jsonb_path_ops)
+// that serves [Store.Query]'s data @> filter. The table persist_meta records
+// each table's layout version. A table in the earlier two-column layout
+// (id text PRIMARY KEY, data jsonb NOT NULL) is upgraded in place, in one
+// transaction, the first time a store uses it: the new columns are added
+// and seq is numbered in the table's physical order.
+//
+// Tables are created on first use, under pg_advisory_xact_lock, so several
+// processes may start at once.
+//
+// # Microsoft Entra authentication
+//
+// With [Options.TokenCredential] set, or the environment variable
+// POSTGRES_USE_MANAGED_IDENTITY=true (which uses azidentity's
+// DefaultAzureCredential), every new connection authenticates with an
+// access token for [TokenScope] as its password, as Azure Database for
+// PostgreSQL expects. The token is cached and refreshed
+// [Options.TokenRefreshBefore] ahead of expiry by a single request however
+// many connections need it; tokens are never logged or put in errors. A URL
+// with a password takes precedence and tokens are not used.
+//
+// # Errors and retries
+//
+// Driver errors are mapped once: unique violations are
+// [persist.ErrConflict]; serialization failures, deadlocks and lost
+// connections are transient (see [persist.IsTransient]) and retried under
+// [persist.Options.Retry] when repeating the operation is safe: reads, Put
+// and Update without a revision, and transactions that failed before
+// COMMIT. Connection and authentication failures are [*persist.ConnError].
+package postgres

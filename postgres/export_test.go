@@ -1,0 +1,34 @@
+package postgres
+
+import "time"
+
+// Hooks for the black-box tests and benchmarks.
+
+// SetTokenClock replaces the clock the token cache uses.
+func SetTokenClock(db *DB, now func() time.Time) { db.tokens.now.Store(&now) }
+
+// TokenFetches returns how many times the credential was asked for a token.
+func TokenFetches(db *DB) int64 { return db.tokens.fetches.Load() }
+
+// ResetPool closes every pooled connection, so the next operations connect
+// anew.
+func ResetPool(db *DB) { db.pool.Reset() }
+
+// GINIndexName is the name of the GIN index on table.
+func GINIndexName(table string) string { return objectName(table, "gin") }
+
+// QuerySQL is the statement Query runs for one page.
+func QuerySQL(s *Store) string { return s.t.sqlQuery }
+
+// ListSQL, GetSQL, PutSQL and InsertManySQL are the statements of List,
+// Get, Put without a revision and InsertMany.
+func ListSQL(s *Store) string       { return s.t.sqlList }
+func GetSQL(s *Store) string        { return s.t.sqlGet }
+func PutSQL(s *Store) string        { return s.t.sqlPutUpsert }
+func InsertManySQL(s *Store) string { return s.t.sqlInsertMany }
+
+// MaxConns is the pool's connection limit.
+func MaxConns(db *DB) int32 { return db.maxConns }
+
+// QualifiedName is the store's schema-qualified, quoted table name.
+func QualifiedName(s *Store) string { return s.t.qname }

@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/jsonx"
+)
+
+// pageSize is how many rows one round trip reads. Pages are read whole and
+// the connection released before the caller sees a record, so a loop body
+// may use the database freely (even inside a transaction) and memory is
+// bounded by one page.
+const pageSize = 500
+
+// List returns the records in insertion order, a page at a time. Nothing is
+// read until the iterator is ranged over. If opts.After names a missing
+// record the iterator yields an error matching [persist.ErrNotFound].
+func (s *Store) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
+	return s.scan(ctx, "list", nil, false, opts)
+}
+
+// Query is List restricted to records whose top-level fields equal the
+// filter's, evaluated as data @> filter so the GIN index serves it. jsonb
+// compares numbers by value (1 equals 1.0) and never across types, and a
+// null field is distinct from a missing one. A filter that is not an object
+// of scalars with valid keys yields [persist.ErrInvalid].
+func (s *Store) Query(ctx context.Context, filter json.RawMessage, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
+	return s.scan(ctx, "query", filter, true, opts)
+}
+
+type pageRow struct {
+	rec persist.Record
+	seq int64
+}
+
+// pages recycles page buffers: a page is only read between two queries, and
+// records are yielded by value, so a buffer can serve the next iterator.
+var pages = sync.Pool{New: func() any { s := make([]pageRow, 0, pageSize); return &s }}
+
+func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQuery bool, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
+	return func(yield func(persist.Record, error) bool) {
+		limit, after, order := 0, "", persist.ByInsertion
+		if opts != nil {
+			limit, after, order = opts.Limit, opts.After, opts.Order
+		}
+		if limit < 0 {
+			yield(persist.Record{}, s.invalid(op, "", fmt.Errorf("limit %d is negative", limit)))
+			return
+		}
+		if order != persist.ByInsertion && order != persist.ByID {
+			yield(persist.Record{}, s.invalid(op, "", fmt.Errorf("order %d is unknown", order)))
+			return
+		}
+		byID := order == persist.ByID
+		sql := s.t.sqlList
+		if byID {
+			sql = s.t.sqlListByID
+		}
+		var filterArg []byte
+		if isQuery {
+			fields, err := jsonx.ParseFilter(filter)
+			if err != nil {
+				yield(persist.Record{}, s.invalid(op, "", err))
+				return
+			}
+			for _, f := range fields {
+				if err := ident.FilterKey(f.Key); err != nil {
+					yield(persist.Record{}, s.invalid(op, "", err))
+					return
+				}
+			}
+			if len(fields) > 0 {
+				filterArg = filter
+				sql = s.t.sqlQuery
+				if byID {
+					sql = s.t.sqlQueryByID
+				}
+			}
+		}
+		if after != "" {
+			if err := ident.ID(after); err != nil {
+				yield(persist.Record{}, s.invalid(op, after, fmt.Errorf("after: %w", err)))
+				return
+			}
+		}
+
+		// The cursor is the last seq in insertion order and the last id
+		// in id order, where After is a position and need not exist.
+		var cursor any = int64(math.MinInt64)
+		if byID {
+			cursor = after
+		} else if after != "" {
+			var last int64
+			err := s.do(ctx, op, after, true, func(ctx context.Context, q querier) error {
+				err := q.QueryRow(ctx, s.t.sqlSeq, after).Scan(&last)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return &persist.Error{Op: op, Table: s.t.name, ID: after,
+						Err: fmt.Errorf("%w: after names a record that does not exist", persist.ErrNotFound)}
+				}
+				return err
+			})
+			if err != nil {
+				yield(persist.Record{}, err)
+				return
+			}
+			cursor = last
+		}
+
+		remaining := limit
+		buf := pages.Get().(*[]pageRow)
+		page := (*buf)[:0]
+		defer func() {
+			clear(page[:cap(page)]) // drop references to the records' data
+			*buf = page[:0]
+			pages.Put(buf)
+		}()
+		for {
+			n := pageSize
+			if limit > 0 && remaining < n {
+				n = remaining
+			}
+			err := s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
+				page = page[:0]
+				var rows pgx.Rows
+				var err error
+				if filterArg != nil {
+					// A cached prepared statement soon gets a generic plan,
+					// which cannot see how selective the filter is. An
+					// unnamed statement is planned with the actual filter;
+					// the cached description keeps it to one round trip.
+					rows, err = q.Query(ctx, sql, pgx.QueryExecModeCacheDescribe, cursor, n, filterArg)
+				} else {
+					rows, err = q.Query(ctx, sql, cursor, n)
+				}
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var r pageRow
+					var data []byte
+					if err := rows.Scan(&r.rec.ID, &r.seq, &data, &r.rec.Revision, &r.rec.Created, &r.rec.Updated); err != nil {
+						return err
+					}
+					r.rec.Data = data
+					page = append(page, r)
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				yield(persist.Record{}, err)
+				return
+			}
+			for i := range page {
+				if !yield(utc(page[i].rec), nil) {
+					return
+				}
+			}
+			if len(page) < n {
+				return
+			}
+			if byID {
+				cursor = page[len(page)-1].rec.ID
+			} else {
+				cursor = page[len(page)-1].seq
+			}
+			if limit > 0 {
+				remaining -= len(page)
+				if remaining <= 0 {
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/retry"
+)
+
+// txState is one attempt of a [DB.Tx]. Its mutex serialises the stores'
+// use of the single pgx.Tx, which is not safe for concurrent use.
+type txState struct {
+	db   *DB
+	tx   pgx.Tx
+	mu   sync.Mutex
+	done bool
+}
+
+// Store returns the named table inside the transaction. A table used for
+// the first time is created on a separate pooled connection, so creating
+// tables inside Tx needs MaxConns of at least 2.
+func (t *txState) Store(name string) (persist.Store, error) {
+	t.mu.Lock()
+	done := t.done
+	t.mu.Unlock()
+	if done {
+		return nil, &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: transaction has ended", persist.ErrClosed)}
+	}
+	s, err := t.db.store(name, t)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (t *txState) finish() {
+	t.mu.Lock()
+	t.done = true
+	t.mu.Unlock()
+}
+
+// Tx runs fn in one transaction (READ COMMITTED, PostgreSQL's default)
+// across any number of stores. If fn returns an error the transaction is
+// rolled back and the error returned unchanged; otherwise it is committed.
+// When a statement fails with a serialization failure, a deadlock or a lost
+// connection before COMMIT, the transaction is rolled back and fn runs
+// again under the retry policy, so fn must not have side effects outside
+// the transaction. A lost connection during COMMIT is not retried: the
+// commit may have happened.
+//
+// A store used for the first time on this DB is created on a second pooled
+// connection, so a pool of one connection cannot create tables inside Tx.
+func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
+	if db.closed.Load() {
+		return &persist.Error{Op: "tx", Err: persist.ErrClosed}
+	}
+	if fn == nil {
+		return &persist.Error{Op: "tx", Err: fmt.Errorf("%w: fn is nil", persist.ErrInvalid)}
+	}
+	if err := ctx.Err(); err != nil {
+		return &persist.Error{Op: "tx", Err: err}
+	}
+	return retry.Do(ctx, db.retry, db.log, "tx", func(ctx context.Context) error {
+		return db.reconnecting(ctx, "tx", func(ctx context.Context) error { return db.txOnce(ctx, fn) })
+	})
+}
+
+func (db *DB) txOnce(ctx context.Context, fn func(tx persist.Tx) error) (err error) {
+	pgtx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return db.mapError(ctx, "tx", "", "", err, true)
+	}
+	st := &txState{db: db, tx: pgtx}
+	defer func() {
+		if !st.done { // fn panicked
+			st.finish()
+			_ = pgtx.Rollback(ctx)
+		}
+	}()
+	ferr := fn(st)
+	st.finish()
+	if ferr != nil {
+		_ = pgtx.Rollback(ctx)
+		return ferr
+	}
+	if err := pgtx.Commit(ctx); err != nil {
+		if errors.Is(err, pgx.ErrTxCommitRollback) {
+			return &persist.Error{Op: "tx", Err: fmt.Errorf("transaction was aborted by an earlier error: %w", err)}
+		}
+		return db.mapError(ctx, "tx", "", "", err, false)
+	}
+	return nil
+}
