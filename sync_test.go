@@ -1,0 +1,252 @@
+package persist_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"iter"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/persisttest"
+	"github.com/persistkit/persist/postgres"
+	"github.com/persistkit/persist/sqlite"
+)
+
+// The deprecated wrapper must behave exactly as the Store it wraps, so the
+// conformance suite runs through it: syncDB hands out Stores that call the
+// wrapper and nothing else.
+
+type syncDB struct{ persist.DB }
+
+func (d syncDB) Store(name string) (persist.Store, error) {
+	s, err := d.DB.Store(name)
+	if err != nil {
+		return nil, err
+	}
+	return syncStore{persist.NewSyncStore(s, 10*time.Second)}, nil
+}
+
+func (d syncDB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
+	return d.DB.Tx(ctx, func(tx persist.Tx) error { return fn(syncTx{tx}) })
+}
+
+type syncTx struct{ persist.Tx }
+
+func (t syncTx) Store(name string) (persist.Store, error) {
+	s, err := t.Tx.Store(name)
+	if err != nil {
+		return nil, err
+	}
+	return syncStore{persist.NewSyncStore(s, 10*time.Second)}, nil
+}
+
+// syncStore adapts the wrapper back to Store. The wrapper takes no context,
+// so the adapter checks it before each call: the one thing the wrapper
+// cannot do by itself.
+type syncStore struct {
+	s *persist.SyncStore
+}
+
+func (a syncStore) Name() string { return a.s.Name() }
+
+func (a syncStore) Get(ctx context.Context, id string) (persist.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.Record{}, err
+	}
+	return a.s.Get(id)
+}
+
+func (a syncStore) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.Record{}, err
+	}
+	return a.s.Put(rec)
+}
+
+func (a syncStore) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.Record{}, err
+	}
+	return a.s.Insert(rec)
+}
+
+func (a syncStore) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.InsertResult{}, err
+	}
+	return a.s.InsertMany(recs)
+}
+
+func (a syncStore) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.Record{}, err
+	}
+	return a.s.Update(patch)
+}
+
+func (a syncStore) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return persist.Record{}, err
+	}
+	return a.s.UpdateFunc(id, fn)
+}
+
+func (a syncStore) Delete(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return a.s.Delete(id)
+}
+
+func (a syncStore) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
+	return each(ctx, func() ([]persist.Record, error) { return a.s.List(opts) })
+}
+
+func (a syncStore) Query(ctx context.Context, filter json.RawMessage, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
+	return each(ctx, func() ([]persist.Record, error) { return a.s.Query(filter, opts) })
+}
+
+func (a syncStore) Count(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return a.s.Count()
+}
+
+func (a syncStore) Clear(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return a.s.Clear()
+}
+
+func (a syncStore) ReplaceAll(ctx context.Context, recs []persist.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return a.s.ReplaceAll(recs)
+}
+
+func each(ctx context.Context, list func() ([]persist.Record, error)) iter.Seq2[persist.Record, error] {
+	return func(yield func(persist.Record, error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(persist.Record{}, err)
+			return
+		}
+		recs, err := list()
+		if err != nil {
+			yield(persist.Record{}, err)
+			return
+		}
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestSyncStoreConformance(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		persisttest.TestStore(t, func(t *testing.T) persist.DB {
+			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"), nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return syncDB{db}
+		})
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		url := postgresURL(t)
+		persisttest.TestStore(t, func(t *testing.T) persist.DB {
+			var b [6]byte
+			_, _ = rand.Read(b[:])
+			schema := "persist_sync_" + hex.EncodeToString(b[:])
+			t.Cleanup(func() { dropSchema(t, url, schema) })
+			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return syncDB{db}
+		})
+	})
+}
+
+func TestSyncStoreTimeout(t *testing.T) {
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "timeout.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store, err := db.Store("slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := persist.NewSyncStore(store, time.Nanosecond)
+	time.Sleep(time.Millisecond)
+	if _, err := s.Put(persist.Record{ID: "a", Data: json.RawMessage(`{}`)}); err == nil {
+		// A nanosecond deadline has passed before the statement runs.
+		t.Error("Put with an expired timeout succeeded, want a deadline error")
+	}
+	n, err := persist.NewSyncStore(store, 0).Count()
+	if err != nil || n != 0 {
+		t.Errorf("Count()=%d, %v; want 0, nil (nothing written by the timed-out Put)", n, err)
+	}
+}
+
+// TestSyncStoreDeprecated proves that staticcheck flags a caller of the
+// wrapper with SA1019, so users find every call site to move.
+func TestSyncStoreDeprecated(t *testing.T) {
+	bin, err := exec.LookPath("staticcheck")
+	if err != nil {
+		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+		bin = filepath.Join(strings.TrimSpace(string(gopath)), "bin", "staticcheck")
+		if _, err := os.Stat(bin); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("staticcheck not installed: %v", err)
+			}
+			t.Skip("staticcheck not installed; make staticcheck installs it")
+		}
+	}
+	out, _ := exec.Command(bin, "-checks", "SA1019", "./testdata/sa1019").CombinedOutput()
+	if !strings.Contains(string(out), "SA1019") || !strings.Contains(string(out), "NewSyncStore") {
+		t.Errorf("staticcheck output:\n%s\nwant an SA1019 report for NewSyncStore", out)
+	}
+}
+
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	const env = "PERSIST_TEST_POSTGRES"
+	u := os.Getenv(env)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("missing environment variable %v (required when CI=true)", env)
+		}
+		t.Skipf("Skipping due to missing environment variable %v", env)
+	}
+	return u
+}
+
+func dropSchema(t *testing.T, url, schema string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Errorf("drop schema %s: %v", schema, err)
+		return
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
+		t.Errorf("drop schema %s: %v", schema, err)
+	}
+}
