@@ -10,12 +10,12 @@ import (
 	"github.com/persistkit/persist/internal/jsonx"
 )
 
-// suiteDir returns the JSONTestSuite test_parsing directory shared by the
-// repository checkout. In CI a missing suite is a failure, because silently
-// skipping would stop testing the policy.
+// suiteDir returns the repository's copy of JSONTestSuite's test_parsing
+// files (kept in persisttest, which embeds them). In CI a missing suite is
+// a failure, because silently skipping would stop testing the policy.
 func suiteDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "testdata", "jsontestsuite", "test_parsing")
+	dir := filepath.Join("..", "..", "persisttest", "testdata", "jsontestsuite")
 	if _, err := os.Stat(dir); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("JSONTestSuite not found: %v", err)
