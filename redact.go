@@ -40,21 +40,58 @@ func Redact(rawURL string) string {
 	return u.Redacted()
 }
 
+// redactKeyValues masks secrets in a libpq key/value DSN, whose values may
+// be single-quoted with backslash escapes: password='a b\'c'.
 func redactKeyValues(dsn string) string {
-	fields := strings.Fields(dsn)
-	for i, f := range fields {
-		k, _, ok := strings.Cut(f, "=")
-		if ok && isSecretKey(k) {
-			fields[i] = k + "=xxxxx"
+	var b strings.Builder
+	for i := 0; i < len(dsn); {
+		if dsn[i] == ' ' || dsn[i] == '\t' || dsn[i] == '\n' {
+			b.WriteByte(dsn[i])
+			i++
+			continue
+		}
+		start := i
+		for i < len(dsn) && dsn[i] != '=' && dsn[i] != ' ' {
+			i++
+		}
+		key := dsn[start:i]
+		if i >= len(dsn) || dsn[i] != '=' {
+			b.WriteString(key)
+			continue
+		}
+		i++ // '='
+		vstart := i
+		if i < len(dsn) && dsn[i] == '\'' {
+			for i++; i < len(dsn) && dsn[i] != '\''; i++ {
+				if dsn[i] == '\\' {
+					i++
+				}
+			}
+			i = min(i+1, len(dsn))
+		} else {
+			for i < len(dsn) && dsn[i] != ' ' && dsn[i] != '\t' && dsn[i] != '\n' {
+				i++
+			}
+		}
+		b.WriteString(key)
+		b.WriteByte('=')
+		if isSecretKey(key) {
+			b.WriteString("xxxxx")
+		} else {
+			b.WriteString(dsn[vstart:i])
 		}
 	}
-	return strings.Join(fields, " ")
+	return b.String()
 }
 
+// isSecretKey errs on the side of masking: any parameter whose name
+// mentions a password, secret, token or auth is treated as a secret.
 func isSecretKey(k string) bool {
-	switch strings.ToLower(k) {
-	case "password", "pass", "pwd", "passwd", "token", "access_token", "sslpassword":
-		return true
+	k = strings.ToLower(k)
+	for _, s := range []string{"pass", "pwd", "secret", "token", "auth"} {
+		if strings.Contains(k, s) {
+			return true
+		}
 	}
 	return false
 }

@@ -17,6 +17,11 @@ func TestRedact(t *testing.T) {
 		{"sqlite:///var/lib/app.db", "sqlite:///var/lib/app.db"},
 		{"postgresql+psycopg2://u:s3cret@h/db", "postgresql+psycopg2://u:xxxxx@h/db"},
 		{"postgres://u:s3cret@[::1:5432/db", "postgres://[unparseable url redacted]"},
+		{"host=db password='with space s3cret' dbname=x", "host=db password=xxxxx dbname=x"},
+		{`host=db password='it\'s s3cret' sslmode=disable`, "host=db password=xxxxx sslmode=disable"},
+		{"host=db password='unterminated s3cret", "host=db password=xxxxx"},
+		{"sqlite:///tmp/b.db?_auth_pass=s3cret&_auth_user=u", "sqlite:///tmp/b.db?_auth_pass=xxxxx&_auth_user=xxxxx"},
+		{"postgres://h/db?sslpassword=s3cret", "postgres://h/db?sslpassword=xxxxx"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -103,7 +103,10 @@ type Store interface {
 	// batch is one transaction; on error the batches already committed
 	// stay written and the result counts them. Every record is validated
 	// before anything is written: one bad record fails the call with
-	// [ErrInvalid] and writes nothing. Empty IDs are [ErrInvalid].
+	// [ErrInvalid] and writes nothing. Empty IDs are [ErrInvalid]. A batch
+	// cut off by a lost connection is retried, since skipping existing ids
+	// makes that harmless; if its commit had in fact landed, its records
+	// count as skipped rather than inserted.
 	InsertMany(ctx context.Context, recs []Record) (InsertResult, error)
 
 	// Update merges patch.Data into the stored object: each top-level key

@@ -84,7 +84,10 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 		}
 		var n int64
 		if len(b.ids) > 0 {
-			err := s.do(ctx, "insert_many", "", false, func(ctx context.Context, q querier) error {
+			// ON CONFLICT DO NOTHING makes a repeated batch harmless, so a
+			// batch cut off by a lost connection is run again; if its commit
+			// had in fact landed, its rows count as skipped.
+			err := s.do(ctx, "insert_many", "", true, func(ctx context.Context, q querier) error {
 				var err error
 				n, err = s.writeBatch(ctx, q, &b)
 				return err

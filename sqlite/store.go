@@ -348,17 +348,11 @@ func (s *Store) write(ctx context.Context, x execer, id string, data []byte) (pe
 	return out, nil
 }
 
-// compactObject validates a document and strips its whitespace. Compact
-// validates any JSON value, so an object is recognised by its first byte.
+// compactObject validates a document, strips its whitespace and resolves
+// top-level duplicate keys last-wins, as PostgreSQL does, so a Query on a
+// duplicated field matches the same records on every backend.
 func compactObject(b []byte) ([]byte, error) {
-	c, err := jsonx.Compact(b)
-	if err != nil {
-		return nil, err
-	}
-	if len(c) == 0 || c[0] != '{' {
-		return nil, errors.New("document must be a JSON object")
-	}
-	return c, nil
+	return jsonx.CompactObject(b)
 }
 
 // fromMicros converts a stored timestamp; records carry UTC times at

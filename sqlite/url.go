@@ -76,7 +76,7 @@ func parseURL(raw string) (urlConfig, error) {
 				p = "/" + tail
 			}
 		default:
-			return fail("host %q is not supported; a relative path is written sqlite:///path", host)
+			return fail("a host is not supported; a relative path is written sqlite:///path")
 		}
 		if scheme == "sqlite" && after == "" && !slash {
 			// sqlite:// is SQLAlchemy's in-memory database; sqlite:/// with

@@ -441,3 +441,24 @@ func BenchmarkCanonical(b *testing.B) {
 		}
 	}
 }
+
+func TestCompactObject(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{ "a" : 1 , "b" : [ 1 , 2 ] }`, `{"a":1,"b":[1,2]}`},
+		{`{"k":1,"k":2}`, `{"k":2}`},
+		{`{"k":{"x":1},"a":0,"k":3}`, `{"k":3,"a":0}`},
+		{`{"n":{"d":1,"d":2}}`, `{"n":{"d":1,"d":2}}`},
+		{`{"\u0061":1,"a":2}`, `{"\u0061":2}`},
+	}
+	for _, tt := range tests {
+		got, err := jsonx.CompactObject([]byte(tt.in))
+		if err != nil || string(got) != tt.want {
+			t.Errorf("CompactObject(%s)=%s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{`[1]`, `{"a":}`, `"s"`, ``} {
+		if _, err := jsonx.CompactObject([]byte(bad)); err == nil {
+			t.Errorf("CompactObject(%q) succeeded, want an error", bad)
+		}
+	}
+}

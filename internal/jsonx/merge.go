@@ -97,3 +97,28 @@ func Merge(doc, patch []byte) ([]byte, error) {
 	}
 	return append(out, '}'), nil
 }
+
+// CompactObject is [Compact] for an object whose top-level duplicate keys
+// are resolved as PostgreSQL JSONB resolves them: the last value wins, at
+// the place the key first appears. A backend that stores text (SQLite) uses
+// it so that a query on a field sees the same value on every backend.
+// Nested objects keep their duplicates; only top-level fields are queried.
+func CompactObject(b []byte) ([]byte, error) {
+	ms, err := topMembers(b)
+	if err != nil {
+		return nil, err
+	}
+	dup := false
+	for i := 1; i < len(ms) && !dup; i++ {
+		for j := 0; j < i; j++ {
+			if ms[i].key == ms[j].key {
+				dup = true
+				break
+			}
+		}
+	}
+	if !dup {
+		return appendCompact(make([]byte, 0, len(b)), b), nil
+	}
+	return Merge([]byte("{}"), b)
+}
