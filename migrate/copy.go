@@ -1,0 +1,265 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/persistkit/persist"
+)
+
+// Copy copies the tables opts names (every source table by default) from
+// src to dst, verifies every copied table by digest, and reports what it
+// did. It never writes to src and never modifies or deletes a record of dst.
+// The report is never nil; on error it covers the tables attempted so far.
+// The package documentation lists the errors and what each means.
+func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
+	return copyDB(ctx, src, dst, opts, false)
+}
+
+func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, noSpool bool) (*Report, error) {
+	start := time.Now()
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	report := &Report{DryRun: o.DryRun, Tables: []TableReport{}, Totals: newCounts()}
+	defer func() { report.Totals.ElapsedSeconds = time.Since(start).Seconds() }()
+
+	if src == nil || dst == nil {
+		return report, fmt.Errorf("migrate: %w: source and target databases must not be nil", persist.ErrInvalid)
+	}
+	switch {
+	case o.BatchSize == 0:
+		o.BatchSize = DefaultBatchSize
+	case o.BatchSize < 0 || o.BatchSize > MaxBatchSize:
+		return report, fmt.Errorf("migrate: %w: batch size %d is outside 1..%d", persist.ErrInvalid, o.BatchSize, MaxBatchSize)
+	}
+	srcTables, err := src.Tables(ctx)
+	if err != nil {
+		return report, err
+	}
+	tables := srcTables
+	if len(o.Tables) > 0 {
+		tables = o.Tables
+		seen := make(map[string]bool, len(tables))
+		for _, name := range tables {
+			if seen[name] {
+				return report, fmt.Errorf("migrate: %w: table %q is listed twice", persist.ErrInvalid, name)
+			}
+			seen[name] = true
+			// Opening a table the source lacks would create it there.
+			if !slices.Contains(srcTables, name) {
+				return report, fmt.Errorf("migrate: %w: table %q does not exist in the source", persist.ErrInvalid, name)
+			}
+		}
+	}
+	m := &migration{src: src, dst: dst, opts: o, noSpool: noSpool}
+	if o.DryRun {
+		// Opening a missing table on the target would create it, so a dry
+		// run compares only with the tables that already exist there.
+		dstTables, err := dst.Tables(ctx)
+		if err != nil {
+			return report, err
+		}
+		m.dstHas = make(map[string]bool, len(dstTables))
+		for _, name := range dstTables {
+			m.dstHas[name] = true
+		}
+	}
+
+	var mismatched, failed []string
+	for _, name := range tables {
+		tr, err := m.table(ctx, name)
+		report.Tables = append(report.Tables, tr)
+		report.Totals.add(&tr.Counts)
+		if err != nil {
+			return report, err
+		}
+		if tr.DigestMismatches > 0 {
+			mismatched = append(mismatched, name)
+		}
+		if tr.RowsFailed > 0 {
+			failed = append(failed, name)
+		}
+	}
+	var errs []error
+	if len(mismatched) > 0 {
+		errs = append(errs, &DigestMismatchError{Mismatches: report.Totals.DigestMismatches, Tables: mismatched})
+	}
+	if len(failed) > 0 {
+		errs = append(errs, &PartialFailureError{Failed: report.Totals.RowsFailed, Tables: failed})
+	}
+	if len(errs) == 1 {
+		return report, errs[0]
+	}
+	return report, errors.Join(errs...)
+}
+
+// migration is one call of Copy.
+type migration struct {
+	src, dst persist.DB
+	opts     Options
+	dstHas   map[string]bool // dry run only: tables that exist on the target
+	noSpool  bool            // list the source again to verify (tests)
+}
+
+func (m *migration) progress(p Progress) {
+	if m.opts.Progress != nil {
+		m.opts.Progress(p)
+	}
+}
+
+// table copies and verifies one table.
+func (m *migration) table(ctx context.Context, name string) (tr TableReport, err error) {
+	start := time.Now()
+	tr = TableReport{Table: name, Counts: newCounts()}
+	defer func() { tr.ElapsedSeconds = time.Since(start).Seconds() }()
+
+	from, err := m.src.Store(name)
+	if err != nil {
+		return tr, err
+	}
+	total, err := from.Count(ctx)
+	if err != nil {
+		return tr, err
+	}
+	var to persist.Store
+	if !m.opts.DryRun || m.dstHas[name] {
+		if to, err = m.dst.Store(name); err != nil {
+			return tr, err
+		}
+	}
+
+	tr.PrepareSeconds = time.Since(start).Seconds()
+
+	var failed map[string]bool
+	var sp *spool
+	if !m.opts.DryRun {
+		// The source's id-ordered listing for verification is read
+		// while the copy runs (see spool).
+		if !m.noSpool {
+			if sp = startSpool(ctx, from, name); sp != nil {
+				defer sp.close()
+			}
+		}
+		failed = map[string]bool{}
+		copyStart := time.Now()
+		err = m.copyRows(ctx, name, from, to, total, &tr, failed)
+		tr.CopySeconds = time.Since(copyStart).Seconds()
+		if err != nil {
+			return tr, err
+		}
+	}
+	verifyStart := time.Now()
+	before := tr
+	before.Errors = slices.Clone(tr.Errors)
+	err = m.verify(ctx, name, from, to, sp, total, &tr, failed)
+	if _, ok := errors.AsType[*spoolError](err); ok && ctx.Err() == nil {
+		tr = before // start over, listing the source now
+		err = m.verify(ctx, name, from, to, nil, total, &tr, failed)
+	}
+	tr.VerifySeconds = time.Since(verifyStart).Seconds()
+	return tr, err
+}
+
+// copyRows streams the table from one goroutine reading batches while this
+// one writes the previous batch, so the two databases work at the same
+// time. The channel holds one batch: at most three are in memory.
+func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []persist.Record, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- readBatches(ctx, from, m.opts.BatchSize, batches)
+	}()
+
+	m.progress(Progress{Table: name, Phase: PhaseCopy, Total: total})
+	var done int64
+	var werr error
+	for batch := range batches {
+		if werr != nil {
+			continue // drain, so the reader can see the cancellation and exit
+		}
+		tr.RowsRead += int64(len(batch))
+		if werr = m.writeBatch(ctx, name, to, batch, tr, failed); werr != nil {
+			cancel()
+			continue
+		}
+		done += int64(len(batch))
+		m.progress(Progress{Table: name, Phase: PhaseCopy, Done: done, Total: total})
+	}
+	rerr := <-readErr
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// readBatches lists the table in insertion order, so the target assigns
+// the same order, and sends it on in batches of size records.
+func readBatches(ctx context.Context, from persist.Store, size int, out chan<- []persist.Record) error {
+	batch := make([]persist.Record, 0, size)
+	send := func() bool {
+		select {
+		case out <- batch:
+			batch = make([]persist.Record, 0, size)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for rec, err := range from.List(ctx, nil) {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, rec)
+		if len(batch) == size && !send() {
+			return ctx.Err()
+		}
+	}
+	if len(batch) > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// writeBatch inserts one batch. When the target rejects the batch as
+// invalid, it inserts the records one by one to find the bad ones, counts
+// and names them, and goes on with the rest.
+func (m *migration) writeBatch(ctx context.Context, name string, to persist.Store, batch []persist.Record, tr *TableReport, failed map[string]bool) error {
+	res, err := to.InsertMany(ctx, batch)
+	tr.RowsInserted += int64(res.Inserted)
+	if err == nil {
+		tr.RowsSkippedDuplicate += int64(res.Skipped)
+		return nil
+	}
+	if !errors.Is(err, persist.ErrInvalid) || ctx.Err() != nil {
+		tr.RowsSkippedDuplicate += int64(res.Skipped)
+		return err
+	}
+	// InsertMany validates before writing, so normally nothing of the
+	// batch was written; if some was, those records come back as skipped
+	// below and must not be counted twice.
+	skipped := -int64(res.Inserted)
+	for i := range batch {
+		r, err := to.InsertMany(ctx, batch[i:i+1])
+		switch {
+		case err == nil:
+			tr.RowsInserted += int64(r.Inserted)
+			skipped += int64(r.Skipped)
+		case errors.Is(err, persist.ErrInvalid) && ctx.Err() == nil:
+			tr.RowsFailed++
+			failed[batch[i].ID] = true
+			tr.addError(fmt.Sprintf("%s/%s: rejected by target: %v", name, batch[i].ID, err))
+		default:
+			return err
+		}
+	}
+	tr.RowsSkippedDuplicate += max(skipped, 0)
+	return nil
+}

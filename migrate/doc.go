@@ -1,0 +1,67 @@
+// Package migrate copies the tables of one persist database into another,
+// for example a portal's SQLite file into PostgreSQL or back, and proves the
+// copy faithful before it reports success.
+//
+// # Copying
+//
+// [Copy] streams each table from the source in insertion order, in batches
+// of [Options.BatchSize], into the target with [persist.Store.InsertMany]:
+// the next batch is read while the previous one is being written, and memory
+// stays bounded by the batch size whatever the table size. Ids, revisions
+// and timestamps are kept, so the target lists the records in the same order
+// with the same metadata.
+//
+// Copy never writes to the source and never drops, truncates or overwrites
+// anything on the target: a record whose id already exists there is skipped
+// and counted in rows_skipped_duplicate. That makes a copy idempotent and
+// resumable: running it again after an interruption inserts what is still
+// missing and skips the rest.
+//
+// # Verification
+//
+// After a table is copied, Copy lists both sides in id order
+// ([persist.ByID]) and merges the two streams, comparing the SHA-256 of each
+// record's canonical JSON (internal/jsonx). The source's listing is read
+// while the copy runs, which mostly waits on the target, and its ids and
+// digests are spooled to an unlinked temporary file in [os.TempDir] (about
+// 70 bytes a record); without a usable temporary directory the source is
+// listed again after the copy instead. Memory stays bounded either way. The canonical form is the same
+// for a document stored as SQLite TEXT and as PostgreSQL JSONB, which
+// reorders keys, drops whitespace, keeps the last of duplicate keys and
+// rewrites numbers (1e2 becomes 100), so such rewrites are not mismatches,
+// while numbers are compared exactly (12345678901234567890 and
+// 12345678901234567891 differ). A target record that differs from its source
+// record, or a source record missing from the target, is a digest mismatch;
+// the target record is reported, never overwritten. Records that exist only
+// on the target are counted in extra_target_rows and are not mismatches.
+//
+// # Outcome
+//
+// Copy returns a [Report] with per-table and total counts, whose JSON form
+// is what the persist-migrate command prints, and an error that says how to
+// treat the run:
+//
+//   - nil: every table was copied and every digest matched;
+//   - [*DigestMismatchError]: every table was attempted, and some target
+//     records differ from or lack their source records;
+//   - [*PartialFailureError]: the target rejected some records as invalid
+//     ([persist.ErrInvalid]); the others were copied;
+//   - an error matching [persist.ErrUnavailable] (a [*persist.ConnError]),
+//     returned as the backend gave it, when either side cannot be reached;
+//   - the context's error when ctx is cancelled: what was committed stays,
+//     and a later run resumes;
+//   - an error matching [persist.ErrInvalid] for bad options, such as a
+//     table the source does not have;
+//   - any other error from either backend, returned unchanged.
+//
+// When both mismatches and rejected records occur the error joins both, so
+// [errors.As] finds either.
+//
+// # Dry run
+//
+// With [Options.DryRun], Copy reads both sides and reports what a real run
+// would insert, skip and find mismatched, writing nothing and creating no
+// table. (Opening a table through a backend may still upgrade a table in the
+// earlier portal layout additively; that is the backend's doing, on the
+// source as on the target.)
+package migrate

@@ -1,0 +1,14 @@
+package migrate
+
+import (
+	"context"
+
+	"github.com/persistkit/persist"
+)
+
+// CopyListingSourceAgain is Copy with the source listed again after the
+// copy for verification instead of spooled during it, so tests cover both
+// paths.
+func CopyListingSourceAgain(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
+	return copyDB(ctx, src, dst, opts, true)
+}

@@ -1,0 +1,59 @@
+package migrate
+
+// DefaultBatchSize is the number of records read and written at a time when
+// [Options.BatchSize] is zero. It matches the backends' own InsertMany
+// transaction size, so each batch is one transaction.
+const DefaultBatchSize = 1000
+
+// MaxBatchSize bounds [Options.BatchSize], and with it the memory a copy
+// holds: two batches in flight on each side.
+const MaxBatchSize = 100_000
+
+// Options configure [Copy]. A nil *Options means the defaults.
+type Options struct {
+	// Tables names the tables to copy, in order. Nil or empty means every
+	// table the source lists ([persist.DB.Tables]). A name the source does
+	// not have is [persist.ErrInvalid]: Copy never creates a table on the
+	// source.
+	Tables []string
+
+	// BatchSize is the number of records per read and per InsertMany call.
+	// Zero means [DefaultBatchSize]; negative or above [MaxBatchSize] is
+	// [persist.ErrInvalid].
+	BatchSize int
+
+	// DryRun reads both sides and reports what would be inserted, skipped
+	// and found mismatched, without writing to the target.
+	DryRun bool
+
+	// Progress, when set, is called after every batch copied and every
+	// batch verified, from the goroutine that called Copy, so it must be
+	// quick. Cancelling Copy's context from it stops the copy after the
+	// batch in flight.
+	Progress func(Progress)
+}
+
+// Phase is the step of a table's migration that a [Progress] reports.
+type Phase string
+
+const (
+	// PhaseCopy is the streaming copy of a table's records.
+	PhaseCopy Phase = "copy"
+	// PhaseVerify is the comparison of both sides by id and digest; in a
+	// dry run it is the only phase.
+	PhaseVerify Phase = "verify"
+)
+
+// Progress reports how far the migration of one table has come.
+type Progress struct {
+	Table string
+	Phase Phase
+
+	// Done is the number of source records handled so far in this phase.
+	Done int64
+
+	// Total is the number of source records counted when the table was
+	// started. Records added to the source meanwhile can make Done exceed
+	// it.
+	Total int64
+}
