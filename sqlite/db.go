@@ -231,10 +231,17 @@ func (db *DB) store(name string) (*Store, error) {
 	if err := ident.Table(name); err != nil {
 		return nil, errInvalid("store", "", "", "%v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), db.busyTimeout)
+	// DB.Store takes no context, so bound the setup here. Upgrading a
+	// large table of the earlier portal layout rewrites every row once,
+	// which takes far longer than waiting for the writer ever should.
+	ctx, cancel := context.WithTimeout(context.Background(), db.busyTimeout+upgradeAllowance)
 	defer cancel()
 	return db.ensure(ctx, name)
 }
+
+// upgradeAllowance bounds the one-time upgrade of a legacy table on top of
+// the busy timeout: about a minute per million rows on a slow disk.
+const upgradeAllowance = 10 * time.Minute
 
 // ensure creates or upgrades the table and prepares its statements, once
 // per DB, so that the per-operation path never checks the schema.

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/persistkit/persist"
+)
+
+// buildBinary compiles the command, so the tests see what an operator
+// runs: flags, exit codes and output streams.
+func buildBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "persist-migrate")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBinary(tb testing.TB, bin string, args ...string) result {
+	tb.Helper()
+	cmd := exec.Command(bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		tb.Fatalf("run %v: %v", args, err)
+	}
+	return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+}
+
+// seedDB creates a SQLite file with persist's layout and the given records.
+func seedDB(tb testing.TB, path, table string, kv ...string) string {
+	tb.Helper()
+	ctx := context.Background()
+	u := "sqlite:///" + path
+	db, err := persist.Open(ctx, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Store(table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if _, err := s.Put(ctx, persist.Record{ID: kv[i], Data: json.RawMessage(kv[i+1])}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return u
+}
+
+// seedPortal creates a SQLite file in the earlier portal's layout with
+// plain SQL, which accepts documents persist rejects.
+func seedPortal(tb testing.TB, path, table string, kv ...string) string {
+	tb.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE ` + table + ` (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if _, err := db.Exec(`INSERT INTO `+table+` (id, data) VALUES (?, ?)`, kv[i], kv[i+1]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return "sqlite:///" + path
+}
+
+func readReport(tb testing.TB, b []byte) output {
+	tb.Helper()
+	var out output
+	if err := json.Unmarshal(b, &out); err != nil {
+		tb.Fatalf("report is not JSON: %v\n%s", err, b)
+	}
+	return out
+}
+
+func TestExitCodes(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	source := seedDB(t, filepath.Join(dir, "source.db"), "sources",
+		"a", `{"n":1}`, "b", `{"n":12345678901234567890}`, "c", `{"n":1e2}`)
+
+	t.Run("Help", func(t *testing.T) {
+		r := runBinary(t, bin, "--help")
+		if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "5  partial failure") {
+			t.Fatalf("--help: code %d, stdout %q", r.code, r.stdout)
+		}
+	})
+	t.Run("0_OK", func(t *testing.T) {
+		target := "sqlite:///" + filepath.Join(dir, "ok.db")
+		reportFile := filepath.Join(dir, "ok.json")
+		r := runBinary(t, bin, "--source", source, "--target", target, "--report", reportFile)
+		if r.code != 0 {
+			t.Fatalf("code %d, stderr:\n%s", r.code, r.stderr)
+		}
+		b, err := os.ReadFile(reportFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := readReport(t, b)
+		if out.ExitCode != 0 || out.Status != "ok" || out.Totals.RowsInserted != 3 || out.Totals.RowsVerified != 3 {
+			t.Fatalf("report = %s", b)
+		}
+		if r.stdout != "" {
+			t.Fatalf("stdout = %q, want nothing with --report", r.stdout)
+		}
+		if !strings.Contains(r.stderr, "exit 0:") {
+			t.Fatalf("stderr lacks the summary:\n%s", r.stderr)
+		}
+		// Again: everything skipped, still 0; report on stdout.
+		r = runBinary(t, bin, "--source", source, "--target", target, "--quiet")
+		out = readReport(t, []byte(r.stdout))
+		if r.code != 0 || out.Totals.RowsSkippedDuplicate != 3 || out.Totals.RowsInserted != 0 {
+			t.Fatalf("second run: code %d, report %s", r.code, r.stdout)
+		}
+		if r.stderr != "" {
+			t.Fatalf("--quiet stderr = %q", r.stderr)
+		}
+	})
+	t.Run("1_DigestMismatch", func(t *testing.T) {
+		target := seedDB(t, filepath.Join(dir, "mismatch.db"), "sources", "b", `{"n":12345678901234567891}`, "c", `{"n":100}`)
+		r := runBinary(t, bin, "--source", source, "--target", target)
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 1 || out.Status != "digest_mismatch" || out.Totals.DigestMismatches != 1 {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "sources/b: digest mismatch") {
+			t.Fatalf("stderr does not name the record:\n%s", r.stderr)
+		}
+	})
+	t.Run("2_Unreachable", func(t *testing.T) {
+		// Port 1 on loopback refuses at once; the password must not leak.
+		target := "postgres://migrator:s3cretpw@127.0.0.1:1/portal?connect_timeout=5"
+		r := runBinary(t, bin, "--source", source, "--target", target)
+		if r.code != 2 {
+			t.Fatalf("code %d, stdout %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "s3cretpw") {
+			t.Fatalf("password printed:\n%s\n%s", r.stdout, r.stderr)
+		}
+		if out := readReport(t, []byte(r.stdout)); out.Status != "unreachable" || !strings.Contains(out.Target, "xxxxx") {
+			t.Fatalf("report = %s", r.stdout)
+		}
+	})
+	t.Run("3_Usage", func(t *testing.T) {
+		for name, args := range map[string][]string{
+			"MissingTarget": {"--source", source},
+			"UnknownFlag":   {"--source", source, "--target", "sqlite:///x.db", "--bogus"},
+			"BadBatchSize":  {"--source", source, "--target", "sqlite:///x.db", "--batch-size", "0"},
+			"UnknownTable":  {"--source", source, "--target", "sqlite:///" + filepath.Join(dir, "u.db"), "--tables", "nope"},
+			"UnknownScheme": {"--source", "mysql://h/db", "--target", "sqlite:///" + filepath.Join(dir, "u.db")},
+		} {
+			r := runBinary(t, bin, args...)
+			if r.code != 3 {
+				t.Errorf("%s: code %d, stderr:\n%s", name, r.code, r.stderr)
+			}
+		}
+	})
+	t.Run("4_Unknown", func(t *testing.T) {
+		// A source file that is not a database (a truncated download, a
+		// wrong path to some other file) is neither unreachable nor bad
+		// input to the command: SQLite opens it and fails on the first
+		// read with "file is not a database".
+		bogus := filepath.Join(dir, "not-a-db.sqlite")
+		if err := os.WriteFile(bogus, bytes.Repeat([]byte("this is not sqlite\n"), 512), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runBinary(t, bin, "--source", "sqlite:///"+bogus, "--target", "sqlite:///"+filepath.Join(dir, "t4.db"))
+		if r.code != 4 {
+			t.Fatalf("code %d, stdout %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("5_PartialFailure", func(t *testing.T) {
+		src := seedPortal(t, filepath.Join(dir, "portal.db"), "sources",
+			"ok", `{"v":1}`, "nul", `{"v":"a\u0000b"}`, "ok2", `{"v":2}`)
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "t5.db"))
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 5 || out.Totals.RowsFailed != 1 || out.Totals.RowsInserted != 2 {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("DryRun", func(t *testing.T) {
+		target := filepath.Join(dir, "dry.db")
+		r := runBinary(t, bin, "--source", source, "--target", "sqlite:///"+target, "--dry-run", "--quiet")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 0 || !out.DryRun || out.Totals.RowsInserted != 3 {
+			t.Fatalf("code %d, report %s", r.code, r.stdout)
+		}
+	})
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/persistkit/persist/migrate"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// progressView shows migrate.Progress on stderr. Updates arrive on the
+// goroutine running the copy, one per batch.
+type progressView interface {
+	update(migrate.Progress)
+	finish()
+}
+
+// newProgressView draws a bar on a terminal, prints a line every
+// logInterval otherwise (a log file or a CI console cannot redraw), and
+// nothing when quiet.
+func newProgressView(stderr io.Writer, quiet bool) progressView {
+	if quiet {
+		return nopView{}
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &barView{w: stderr}
+	}
+	return &lineView{w: stderr}
+}
+
+type nopView struct{}
+
+func (nopView) update(migrate.Progress) {}
+func (nopView) finish()                 {}
+
+// barView is one progress bar per table and phase, with rows/s and ETA.
+type barView struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	table string
+	phase migrate.Phase
+}
+
+func (v *barView) update(p migrate.Progress) {
+	if v.bar == nil || p.Table != v.table || p.Phase != v.phase {
+		v.finish()
+		v.table, v.phase = p.Table, p.Phase
+		v.bar = progressbar.NewOptions64(max(p.Total, 1),
+			progressbar.OptionSetWriter(v.w),
+			progressbar.OptionSetDescription(fmt.Sprintf("%-6s %s", p.Phase, p.Table)),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rows"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	if p.Done > v.bar.GetMax64() {
+		v.bar.ChangeMax64(p.Done) // rows added to the source meanwhile
+	}
+	_ = v.bar.Set64(p.Done) // a drawing error must not stop the copy
+}
+
+func (v *barView) finish() {
+	if v.bar != nil {
+		_ = v.bar.Exit()
+		fmt.Fprintln(v.w)
+		v.bar = nil
+	}
+}
+
+// logInterval spaces the progress lines written to a non-terminal.
+const logInterval = 10 * time.Second
+
+// lineView prints a progress line at each phase start and every
+// logInterval, with the rate since the phase started.
+type lineView struct {
+	w      io.Writer
+	table  string
+	phase  migrate.Phase
+	start  time.Time
+	last   time.Time
+	active bool
+}
+
+func (v *lineView) update(p migrate.Progress) {
+	now := time.Now()
+	if !v.active || p.Table != v.table || p.Phase != v.phase {
+		v.table, v.phase, v.start, v.last, v.active = p.Table, p.Phase, now, now, true
+		fmt.Fprintf(v.w, "%s %s: %d rows\n", p.Phase, p.Table, p.Total)
+		return
+	}
+	if now.Sub(v.last) < logInterval {
+		return
+	}
+	v.last = now
+	rate := float64(p.Done) / now.Sub(v.start).Seconds()
+	eta := ""
+	if rate > 0 && p.Total > p.Done {
+		eta = fmt.Sprintf(", ETA %s", time.Duration(float64(p.Total-p.Done)/rate*float64(time.Second)).Round(time.Second))
+	}
+	fmt.Fprintf(v.w, "%s %s: %d/%d rows, %.0f rows/s%s\n", p.Phase, p.Table, p.Done, p.Total, rate, eta)
+}
+
+func (v *lineView) finish() {}
