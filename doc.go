@@ -58,5 +58,14 @@
 //     index, and Azure Entra ID tokens.
 //
 // Package persisttest is the conformance suite every backend passes; it is
-// the precise statement of the contract above.
+// the precise statement of the contract above. Package budget builds
+// three-tier spend limits on any DB, and package migrate copies tables
+// between backends with verification.
+//
+// # Deprecations
+//
+// [SyncStore] wraps a Store in the earlier blocking, context-free API so
+// callers can move one call site at a time. It is deprecated and will be
+// removed in v0.2.0: the module is at v0.x, and a deprecated name is kept
+// for one minor release. staticcheck reports each remaining use as SA1019.
 package persist
