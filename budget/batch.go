@@ -1,0 +1,336 @@
+package budget
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	"github.com/persistkit/persist"
+)
+
+// Under contention, reservations and settlements in one process are
+// combined into shared transactions (group commit). On a hot budget every
+// operation must lock the same counter row, and each transaction holds that
+// lock through its commit; combining the operations that queue up meanwhile
+// into one transaction takes the lock and pays the commit once for all of
+// them. Inside the transaction the operations apply one after another, in
+// arrival order, to the locked counters, exactly as if each had its own
+// transaction: a denied reservation changes nothing, and every decision
+// sees the effect of the ones before it.
+//
+// Without contention an operation runs at once in its own transaction, in
+// the caller's goroutine: up to maxDirect may do so concurrently, which
+// keeps the parts of their transactions that touch no shared row parallel.
+// Operations beyond that queue for the one combining runner.
+
+// maxDirect is how many operations may run in their own transactions at
+// once before further ones queue to be combined.
+const maxDirect = 2
+
+// maxBatch bounds the operations in one transaction.
+const maxBatch = 64
+
+type opKind uint8
+
+const (
+	opReserve opKind = iota + 1
+	opSettle
+)
+
+// job states: queued, taken by a runner, or abandoned by its caller.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
+
+// job is one reservation or settlement waiting for, or done by, a runner.
+type job struct {
+	kind   opKind
+	r      *Reservation
+	actual Micros // opSettle
+
+	ctx   context.Context
+	state atomic.Int32
+	done  chan struct{}
+
+	// Results, written by the runner before done is closed.
+	statuses []Status // opReserve
+	denied   bool     // opReserve
+	noop     bool     // opSettle: settled before
+	err      error
+}
+
+// submit queues o and waits for its outcome. If ctx ends before a runner
+// takes o, o is abandoned and fails with the context's error; once taken, o
+// runs to completion and submit waits for it, so the caller always learns
+// whether the operation happened.
+func (l *Ledger) submit(ctx context.Context, o *job) *job {
+	o.ctx, o.done = ctx, make(chan struct{})
+	l.queueMu.Lock()
+	if l.direct < l.maxDirect && len(l.queue) == 0 {
+		l.direct++
+		l.queueMu.Unlock()
+		l.execute(ctx, []*job{o})
+		l.queueMu.Lock()
+		l.direct--
+		l.queueMu.Unlock()
+		return o
+	}
+	l.queue = append(l.queue, o)
+	start := !l.running
+	l.running = true
+	l.queueMu.Unlock()
+	if start {
+		go l.run()
+	}
+	select {
+	case <-o.done:
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			o.err = ctx.Err()
+			return o
+		}
+		<-o.done
+	}
+	return o
+}
+
+// run executes queued operations, a batch at a time, until the queue is
+// empty. One runs per Ledger at a time.
+func (l *Ledger) run() {
+	for {
+		l.queueMu.Lock()
+		if hook := l.beforeBatch; hook != nil {
+			l.queueMu.Unlock()
+			hook()
+			l.queueMu.Lock()
+		}
+		if len(l.queue) == 0 {
+			l.running = false
+			l.queueMu.Unlock()
+			return
+		}
+		n := min(len(l.queue), maxBatch)
+		batch := slices.Clone(l.queue[:n])
+		l.queue = slices.Delete(l.queue, 0, n)
+		l.queueMu.Unlock()
+
+		ops := batch[:0]
+		for _, o := range batch {
+			if !o.state.CompareAndSwap(opQueued, opTaken) {
+				continue // abandoned
+			}
+			if err := o.ctx.Err(); err != nil {
+				o.err = err
+				close(o.done)
+				continue
+			}
+			ops = append(ops, o)
+		}
+		if len(ops) > 0 {
+			ctx, release := batchContext(ops)
+			l.execute(ctx, ops)
+			release()
+			for _, o := range ops {
+				close(o.done)
+			}
+		}
+	}
+}
+
+// batchContext returns a context for a batch that ends only when every
+// operation's own context has ended: one impatient caller must not fail the
+// others.
+func batchContext(ops []*job) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ops[0].ctx))
+	var left atomic.Int32
+	left.Store(int32(len(ops)))
+	stops := make([]func() bool, len(ops))
+	for i, o := range ops {
+		stops[i] = context.AfterFunc(o.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// execute runs ops, alone or combined, and sets their results.
+func (l *Ledger) execute(ctx context.Context, ops []*job) {
+	if len(ops) > 1 {
+		err := l.batchTx(ctx, ops)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, persist.ErrNotFound) {
+			for _, o := range ops {
+				o.err = err
+			}
+			return
+		}
+		// A counter is missing (its table was cleared): run each alone,
+		// so each fails or recovers on its own.
+	}
+	for _, o := range ops {
+		switch o.kind {
+		case opReserve:
+			o.statuses, o.denied, o.err = l.reserveTx(ctx, o.r)
+		case opSettle:
+			o.err = l.settleTx(ctx, o.r, o.actual)
+		}
+	}
+}
+
+// errPeek makes UpdateFunc lock and read a counter without writing it.
+var errPeek = errors.New("budget: peek")
+
+// locked is a counter read under lock in a batch.
+type locked struct {
+	c       *counter
+	rev     int64
+	changed bool
+}
+
+// batchTx runs ops in one transaction: it deletes the hold records of the
+// settlements, locks and reads every counter the operations touch (in lock
+// order), applies the operations one by one in memory, then inserts the
+// admitted reservations' hold records and writes the counters that changed.
+func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
+	var all []target
+	seen := map[string]bool{}
+	for _, o := range ops {
+		for _, t := range o.r.targets {
+			if !seen[t.id] {
+				seen[t.id] = true
+				all = append(all, t)
+			}
+		}
+	}
+	order := lockOrder(all)
+	now := l.cfg.clock().Unix()
+	return l.db.Tx(ctx, func(tx persist.Tx) error {
+		for _, o := range ops {
+			o.statuses, o.denied, o.noop, o.err = nil, false, false, nil
+		}
+		hs, err := tx.Store(l.cfg.holds)
+		if err != nil {
+			return err
+		}
+		cs, err := tx.Store(l.cfg.counters)
+		if err != nil {
+			return err
+		}
+		// Settlements first delete their hold records, which no other
+		// operation touches, before any counter is locked.
+		for _, o := range ops {
+			if o.kind != opSettle {
+				continue
+			}
+			existed, err := hs.Delete(ctx, o.r.id)
+			if err != nil {
+				return err
+			}
+			o.noop = !existed && o.r.attempted
+		}
+		state := make(map[string]*locked, len(all))
+		for _, i := range order {
+			id := all[i].id
+			st := &locked{}
+			_, err := cs.UpdateFunc(ctx, id, func(cur persist.Record) (json.RawMessage, error) {
+				c, err := decodeCounter(l.cfg.counters, cur)
+				if err != nil {
+					return nil, err
+				}
+				st.c, st.rev = c, cur.Revision
+				return nil, errPeek
+			})
+			if !errors.Is(err, errPeek) {
+				if err == nil {
+					err = fmt.Errorf("budget: counter %s was written while being read", id)
+				}
+				return err
+			}
+			st.c.reclaim(now)
+			state[id] = st
+		}
+
+		var holds []persist.Record
+		for _, o := range ops {
+			switch o.kind {
+			case opReserve:
+				o.statuses = make([]Status, len(o.r.targets))
+				for i, t := range o.r.targets {
+					o.statuses[i] = t.status(state[t.id].c, now, o.r.estimate)
+					o.denied = o.denied || o.statuses[i].Exceeded
+				}
+				if o.denied {
+					continue
+				}
+				for _, t := range o.r.targets {
+					st := state[t.id]
+					st.c.hold(o.r.exp, o.r.estimate, now)
+					st.changed = true
+				}
+				holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+			case opSettle:
+				if o.noop {
+					continue
+				}
+				// All or nothing: check every counter before changing any.
+				for _, t := range o.r.targets {
+					if _, err := state[t.id].c.Spent.Add(o.actual); err != nil {
+						o.err = err
+					}
+				}
+				if o.err != nil {
+					// Put back the record the settlement deleted.
+					holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+					continue
+				}
+				for _, t := range o.r.targets {
+					st := state[t.id]
+					st.c.unhold(o.r.exp, o.r.estimate, now)
+					st.c.Spent += o.actual
+					st.changed = true
+				}
+			}
+		}
+
+		if len(holds) > 0 {
+			res, err := hs.InsertMany(ctx, holds)
+			if err != nil {
+				return err
+			}
+			if res.Inserted != len(holds) {
+				return fmt.Errorf("budget: %d of %d hold records already existed", len(holds)-res.Inserted, len(holds))
+			}
+		}
+		for _, i := range order {
+			id := all[i].id
+			st := state[id]
+			if !st.changed {
+				continue
+			}
+			_, err := cs.UpdateFunc(ctx, id, func(cur persist.Record) (json.RawMessage, error) {
+				if cur.Revision != st.rev {
+					return nil, fmt.Errorf("budget: counter %s changed from revision %d to %d while locked", id, st.rev, cur.Revision)
+				}
+				return st.c.encode()
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

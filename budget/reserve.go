@@ -1,0 +1,175 @@
+package budget
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+)
+
+// errDenied aborts the reserving transaction, which rolls it back.
+var errDenied = errors.New("budget: denied")
+
+// holdDoc is the record of one reservation in the holds table. It exists
+// from Reserve to Commit or Release, which delete it in the same
+// transaction that settles the counters: whether it is still there says
+// whether the reservation was settled, which makes settling idempotent
+// even after a failure whose outcome was unknown.
+type holdDoc struct {
+	Amount   Micros   `json:"amount"`
+	Expires  int64    `json:"expires"` // Unix seconds
+	Counters []string `json:"counters"`
+}
+
+// Reserve atomically holds req.Estimate against every budget of every scope
+// req names, or against none: either the estimate fits all of them, taking
+// into account what is spent and what live reservations hold, or nothing
+// changes and the error is an [*ExceededError] matching [ErrExceeded].
+// Call [Reservation.Commit] with the real cost once it is known, or
+// [Reservation.Release] if the call was not made; a reservation settled by
+// neither expires after [Options.ReservationTTL].
+//
+// Tiers without a budget do not constrain the request, but if no named
+// scope has any budget Reserve fails with [ErrNoBudget]. A non-positive
+// estimate or bad scopes match [persist.ErrInvalid]. An unreachable
+// database matches [ErrUnavailable] (map it to 503), unless
+// [Options.FailOpen] is set: then the returned reservation holds nothing
+// and its Decision has FailOpen set.
+func (l *Ledger) Reserve(ctx context.Context, req Request) (*Reservation, error) {
+	const op = "reserve"
+	scopes, err := req.Scopes.list()
+	if err != nil {
+		return nil, err
+	}
+	if req.Estimate <= 0 {
+		return nil, invalid(op, "estimate %s is not positive", req.Estimate)
+	}
+	now := l.cfg.clock()
+	r, err := l.reserve(ctx, req, scopes, now)
+	if err != nil {
+		if unavailable(err) && l.cfg.failOpen {
+			return &Reservation{
+				l: l, id: ident.NewID(), scopes: scopes, estimate: req.Estimate,
+				created: now, failOpen: true,
+				decision: Decision{Allowed: true, Estimate: req.Estimate, FailOpen: true},
+			}, nil
+		}
+		return nil, err
+	}
+	l.maybeSweep(ctx, now)
+	return r, nil
+}
+
+func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now time.Time) (*Reservation, error) {
+	const op = "reserve"
+	if err := l.prepare(ctx); err != nil {
+		return nil, wrap(op, err)
+	}
+	targets, err := l.plan(ctx, scopes, now)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	if len(targets) == 0 {
+		return nil, noBudget(op, scopes)
+	}
+	est := req.Estimate
+	exp := l.holdKey(now)
+	ids := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i] = t.id
+	}
+	r := &Reservation{
+		l: l, id: ident.NewID(), scopes: scopes, estimate: est,
+		created: now, expires: time.Unix(exp, 0).UTC(), exp: exp, targets: targets,
+	}
+	if r.hold, err = json.Marshal(holdDoc{Amount: est, Expires: exp, Counters: ids}); err != nil {
+		return nil, wrap(op, err)
+	}
+	for attempt := 0; ; attempt++ {
+		if err := l.ensureCounters(ctx, targets); err != nil {
+			return nil, wrap(op, err)
+		}
+		o := l.submit(ctx, &job{kind: opReserve, r: r})
+		if o.denied {
+			dec := Decision{Estimate: est, Budgets: o.statuses}
+			dec.finish()
+			return nil, &ExceededError{Decision: dec}
+		}
+		if o.err != nil {
+			if errors.Is(o.err, persist.ErrNotFound) && attempt == 0 {
+				l.forget(targets)
+				continue
+			}
+			return nil, wrap(op, o.err)
+		}
+		r.decision = Decision{Estimate: est, Budgets: o.statuses}
+		r.decision.finish()
+		return r, nil
+	}
+}
+
+// reserveTx runs one reservation in a transaction of its own: insert the
+// hold record, then lock each counter in lock order, check the estimate
+// fits and add the hold. On a denial it reports every budget's status and
+// rolls back.
+func (l *Ledger) reserveTx(ctx context.Context, r *Reservation) (statuses []Status, denied bool, err error) {
+	targets, est := r.targets, r.estimate
+	order := lockOrder(targets)
+	now := l.cfg.clock().Unix()
+	err = l.db.Tx(ctx, func(tx persist.Tx) error {
+		statuses, denied = make([]Status, len(targets)), false
+		hs, err := tx.Store(l.cfg.holds)
+		if err != nil {
+			return err
+		}
+		cs, err := tx.Store(l.cfg.counters)
+		if err != nil {
+			return err
+		}
+		// The hold record goes first: it touches no shared row, so it
+		// does not lengthen the time the counters stay locked.
+		if _, err := hs.Insert(ctx, persist.Record{ID: r.id, Data: r.hold}); err != nil {
+			return err
+		}
+		for n, i := range order {
+			t := targets[i]
+			_, err := cs.UpdateFunc(ctx, t.id, func(cur persist.Record) (json.RawMessage, error) {
+				c, err := decodeCounter(l.cfg.counters, cur)
+				if err != nil {
+					return nil, err
+				}
+				c.reclaim(now)
+				statuses[i] = t.status(c, now, est)
+				if statuses[i].Exceeded {
+					return nil, errDenied
+				}
+				c.hold(r.exp, est, now)
+				return c.encode()
+			})
+			if errors.Is(err, errDenied) {
+				denied = true
+				// Report the counters not yet reached as well, read in
+				// the same transaction.
+				for _, j := range order[n+1:] {
+					c, err := l.readCounter(ctx, cs, targets[j])
+					if err != nil {
+						return err
+					}
+					statuses[j] = targets[j].status(c, now, est)
+				}
+				return errDenied
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if denied && errors.Is(err, errDenied) {
+		return statuses, true, nil
+	}
+	return statuses, false, err
+}
