@@ -468,3 +468,55 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestTxCreatesTablesOnItsOwnConnection: with every pooled connection held
+// by a transaction that uses a new table, none may wait for another
+// connection to create it.
+func TestTxCreatesTablesOnItsOwnConnection(t *testing.T) {
+	db, _ := mustOpen(t, &postgres.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Tx(ctx, func(tx persist.Tx) error {
+				s, err := tx.Store(fmt.Sprintf("fresh_%d", i%2))
+				if err != nil {
+					return err
+				}
+				_, err = s.Put(ctx, persist.Record{ID: fmt.Sprint(i), Data: []byte(`{}`)})
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Tx %d: %v", i, err)
+		}
+	}
+	t.Run("RollbackRemovesTable", func(t *testing.T) {
+		errAbort := errors.New("abort")
+		err := db.Tx(ctx, func(tx persist.Tx) error {
+			s, err := tx.Store("ghost")
+			if err != nil {
+				return err
+			}
+			if _, err := s.Put(ctx, persist.Record{ID: "x", Data: []byte(`{}`)}); err != nil {
+				return err
+			}
+			return errAbort
+		})
+		if !errors.Is(err, errAbort) {
+			t.Fatalf("Tx=%v, want errAbort", err)
+		}
+		s := mustStore(t, db, "ghost")
+		n, err := s.Count(ctx)
+		if err != nil || n != 0 {
+			t.Errorf("Count after rollback=%d, %v; want 0, nil (table created again, empty)", n, err)
+		}
+	})
+}

@@ -46,8 +46,8 @@ func (s *Store) do(ctx context.Context, op, id string, safe bool, fn func(ctx co
 		if err := ctx.Err(); err != nil {
 			return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: err}
 		}
-		if err := db.ensure(ctx, op, s.t); err != nil {
-			return err
+		if err := s.tx.ensure(ctx, s.t); err != nil {
+			return db.mapError(ctx, op, s.t.name, id, err, true)
 		}
 		// The transaction has not committed, so repeating it is safe.
 		return s.check(db.mapError(ctx, op, s.t.name, id, fn(ctx, s.tx.tx), true))

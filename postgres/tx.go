@@ -18,11 +18,35 @@ type txState struct {
 	tx   pgx.Tx
 	mu   sync.Mutex
 	done bool
+
+	// created lists the tables this transaction created or upgraded; they
+	// count as ready for the whole DB only once it commits.
+	created []*table
+}
+
+// ensure creates or upgrades t inside the transaction itself, on its own
+// connection: taking a second pooled connection could wait forever once
+// every connection is held by a transaction doing the same. Callers hold
+// t.mu (the txState's).
+func (t *txState) ensure(ctx context.Context, tbl *table) error {
+	if tbl.ready.Load() {
+		return nil
+	}
+	for _, c := range t.created {
+		if c == tbl {
+			return nil
+		}
+	}
+	if err := t.db.ensureTx(ctx, t.tx, tbl); err != nil {
+		return err
+	}
+	t.created = append(t.created, tbl)
+	return nil
 }
 
 // Store returns the named table inside the transaction. A table used for
-// the first time is created on a separate pooled connection, so creating
-// tables inside Tx needs MaxConns of at least 2.
+// the first time is created inside the transaction, so a rollback removes
+// it again.
 func (t *txState) Store(name string) (persist.Store, error) {
 	t.mu.Lock()
 	done := t.done
@@ -52,8 +76,8 @@ func (t *txState) finish() {
 // the transaction. A lost connection during COMMIT is not retried: the
 // commit may have happened.
 //
-// A store used for the first time on this DB is created on a second pooled
-// connection, so a pool of one connection cannot create tables inside Tx.
+// A store used for the first time on this DB is created inside the
+// transaction.
 func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 	if db.closed.Load() {
 		return &persist.Error{Op: "tx", Err: persist.ErrClosed}
@@ -92,6 +116,9 @@ func (db *DB) txOnce(ctx context.Context, fn func(tx persist.Tx) error) (err err
 			return &persist.Error{Op: "tx", Err: fmt.Errorf("transaction was aborted by an earlier error: %w", err)}
 		}
 		return db.mapError(ctx, "tx", "", "", err, false)
+	}
+	for _, t := range st.created {
+		t.ready.Store(true)
 	}
 	return nil
 }
