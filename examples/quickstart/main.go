@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"path/filepath"
@@ -30,12 +31,12 @@ type Source struct {
 }
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 
@@ -52,7 +53,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
-	fmt.Println("opened", persist.Redact(urlOr(fallback)))
+	fmt.Fprintln(out, "opened", persist.Redact(urlOr(fallback)))
 
 	store, err := db.Store("quickstart_sources")
 	if err != nil {
@@ -72,17 +73,17 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("put %s (revision %d)\n", doc.ID, doc.Revision)
+		fmt.Fprintf(out, "put %s (revision %d)\n", doc.ID, doc.Revision)
 	}
 
 	doc, err := sources.Get(ctx, "src-lake")
 	if err != nil {
 		return err
 	}
-	fmt.Printf("get %s: %s via %s, enabled=%v\n", doc.ID, doc.Value.Name, doc.Value.Kind, doc.Value.Enabled)
+	fmt.Fprintf(out, "get %s: %s via %s, enabled=%v\n", doc.ID, doc.Value.Name, doc.Value.Kind, doc.Value.Enabled)
 
 	if _, err := sources.Get(ctx, "src-missing"); errors.Is(err, persist.ErrNotFound) {
-		fmt.Println("get src-missing: not found, as expected")
+		fmt.Fprintln(out, "get src-missing: not found, as expected")
 	}
 
 	for i := 0; i < 3; i++ {
@@ -90,29 +91,29 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Printf("modified src-lake 3 times: reads=%d revision=%d\n", doc.Value.Reads, doc.Revision)
+	fmt.Fprintf(out, "modified src-lake 3 times: reads=%d revision=%d\n", doc.Value.Reads, doc.Revision)
 
-	fmt.Print("enabled sources:")
+	fmt.Fprint(out, "enabled sources:")
 	for rec, err := range store.Query(ctx, json.RawMessage(`{"enabled":true}`), nil) {
 		if err != nil {
 			return err
 		}
-		fmt.Print(" ", rec.ID)
+		fmt.Fprint(out, " ", rec.ID)
 	}
-	fmt.Println()
+	fmt.Fprintln(out)
 
 	n, err := store.Count(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Println("count:", n)
+	fmt.Fprintln(out, "count:", n)
 
-	fmt.Println("all sources in insertion order:")
+	fmt.Fprintln(out, "all sources in insertion order:")
 	for rec, err := range store.List(ctx, nil) {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("  %s %s\n", rec.ID, rec.Data)
+		fmt.Fprintf(out, "  %s %s\n", rec.ID, rec.Data)
 	}
 	return nil
 }
