@@ -2,8 +2,6 @@ package persist_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"iter"
 	"os"
@@ -13,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/pgtest"
 	"github.com/persistkit/persist/persisttest"
 	"github.com/persistkit/persist/postgres"
 	"github.com/persistkit/persist/sqlite"
@@ -166,12 +164,9 @@ func TestSyncStoreConformance(t *testing.T) {
 		})
 	})
 	t.Run("Postgres", func(t *testing.T) {
-		url := postgresURL(t)
+		url := pgtest.URL(t)
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
-			var b [6]byte
-			_, _ = rand.Read(b[:])
-			schema := "persist_sync_" + hex.EncodeToString(b[:])
-			t.Cleanup(func() { dropSchema(t, url, schema) })
+			schema := pgtest.Schema(t, url, "persist_sync_")
 			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
@@ -221,32 +216,5 @@ func TestSyncStoreDeprecated(t *testing.T) {
 	out, _ := exec.Command(bin, "-checks", "SA1019", "./testdata/sa1019").CombinedOutput()
 	if !strings.Contains(string(out), "SA1019") || !strings.Contains(string(out), "NewSyncStore") {
 		t.Errorf("staticcheck output:\n%s\nwant an SA1019 report for NewSyncStore", out)
-	}
-}
-
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	const env = "PERSIST_TEST_POSTGRES"
-	u := os.Getenv(env)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("missing environment variable %v (required when CI=true)", env)
-		}
-		t.Skipf("Skipping due to missing environment variable %v", env)
-	}
-	return u
-}
-
-func dropSchema(t *testing.T, url, schema string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-		return
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
 	}
 }

@@ -2,25 +2,19 @@ package budget_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/budget"
-	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/pgtest"
 	_ "github.com/persistkit/persist/postgres"
 	_ "github.com/persistkit/persist/sqlite"
 )
@@ -28,8 +22,6 @@ import (
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-const envTestURL = "PERSIST_TEST_POSTGRES"
 
 // backend opens a fresh, empty database of one kind and returns its URL,
 // which other processes can open too.
@@ -58,47 +50,11 @@ func sqliteURL(tb testing.TB) string {
 }
 
 // postgresURL returns the test database with a new schema as its
-// search_path, dropped when the test ends. It skips without
-// PERSIST_TEST_POSTGRES, and fails instead under CI.
+// search_path, dropped when the test ends (see pgtest).
 func postgresURL(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv(envTestURL)
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("Missing environment variable %v", envTestURL)
-		}
-		tb.Skipf("Skipping due to missing environment variable %v", envTestURL)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "budget_test_" + hex.EncodeToString(b[:])
-	pgExec(tb, base, "CREATE SCHEMA "+ident.Quote(schema))
-	tb.Cleanup(func() { pgExec(tb, base, "DROP SCHEMA "+ident.Quote(schema)+" CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("options", "-c search_path="+schema)
-	// %20, not +: libpq and pgx read + in a URL literally.
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
-	return u.String()
-}
-
-// pgExec runs statements on a connection of its own.
-func pgExec(tb testing.TB, u string, sql ...string) {
-	tb.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, u)
-	if err != nil {
-		tb.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	for _, s := range sql {
-		if _, err := conn.Exec(ctx, s); err != nil {
-			tb.Fatalf("%s: %v", s, err)
-		}
-	}
+	base := pgtest.URL(tb)
+	return pgtest.WithSearchPath(tb, base, pgtest.Schema(tb, base, "budget_test_"), nil)
 }
 
 // mustOpen opens url, closed when the test ends.

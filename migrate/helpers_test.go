@@ -3,21 +3,18 @@ package migrate_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/jsonx"
+	"github.com/persistkit/persist/internal/pgtest"
 
 	_ "github.com/persistkit/persist/postgres"
 	_ "github.com/persistkit/persist/sqlite"
@@ -42,46 +39,11 @@ func mustOpenURL(tb testing.TB, u string) persist.DB {
 }
 
 // postgresURL returns a URL for a new schema of its own on the test server,
-// dropped on cleanup.
+// dropped on cleanup (see pgtest).
 func postgresURL(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("PERSIST_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("Missing environment variable %v", "PERSIST_TEST_POSTGRES")
-		}
-		tb.Skipf("Skipping due to missing environment variable %v", "PERSIST_TEST_POSTGRES")
-	}
-	ctx := context.Background()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		tb.Fatal(err)
-	}
-	schema := "migrate_test_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect to PERSIST_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "options=" + strings.ReplaceAll(url.QueryEscape("-c search_path="+schema), "+", "%20")
+	base := pgtest.URL(tb)
+	return pgtest.WithSearchPath(tb, base, pgtest.Schema(tb, base, "migrate_test_"), nil)
 }
 
 func mustOpenPostgres(tb testing.TB) persist.DB {

@@ -6,15 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"net/url"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
 
+	"github.com/persistkit/persist/internal/pgtest"
 	_ "github.com/persistkit/persist/postgres"
 	_ "github.com/persistkit/persist/sqlite"
 )
@@ -56,18 +54,10 @@ func mustStore(tb testing.TB, db persist.DB, name string) persist.Store {
 	return s
 }
 
-// postgresBase returns PERSIST_TEST_POSTGRES, skipping the test when it is
-// empty, or failing it under CI so that CI cannot pass by skipping.
+// postgresBase returns PERSIST_TEST_POSTGRES (see pgtest.URL).
 func postgresBase(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("PERSIST_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("Missing environment variable %v", "PERSIST_TEST_POSTGRES")
-		}
-		tb.Skipf("Skipping due to missing environment variable %v", "PERSIST_TEST_POSTGRES")
-	}
-	return base
+	return pgtest.URL(tb)
 }
 
 // randomSuffix returns 12 hex digits, to keep names of concurrent runs apart.
@@ -86,35 +76,8 @@ func randomSuffix(tb testing.TB) string {
 // connections in pg_stat_activity.
 func postgresSchemaURL(tb testing.TB, base, app string) string {
 	tb.Helper()
-	ctx := context.Background()
-	schema := "reliability_" + randomSuffix(tb)
-	exec := func(sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema %s: %v", schema, err)
-	}
-	tb.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("PERSIST_TEST_POSTGRES is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("options", "-c search_path="+schema)
-	q.Set("application_name", app)
-	// pgx reads '+' literally, so spaces are written as %20.
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
-	return u.String()
+	schema := pgtest.Schema(tb, base, "reliability_")
+	return pgtest.WithSearchPath(tb, base, schema, map[string]string{"application_name": app})
 }
 
 // retryCounter is a slog.Handler that counts the retries persist
