@@ -19,9 +19,9 @@
 //
 // The package imports only persist and the standard library, never a
 // backend, so it states the contract independently of any implementation.
-// It embeds the y_ and n_ cases of JSONTestSuite
-// (https://github.com/nst/JSONTestSuite, MIT License) so that it needs no
-// files at run time.
+// It embeds the parsing cases of JSONTestSuite
+// (https://github.com/nst/JSONTestSuite, MIT License) and uses the y_ and n_
+// ones, so that it needs no files at run time.
 package persisttest
 
 import (
