@@ -128,22 +128,11 @@ func (c *collection) create(w http.ResponseWriter, r *http.Request) {
 // put replaces the record, creating it if missing (201). An If-Match
 // revision makes the write conditional.
 func (c *collection) put(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	rev, err := ifMatch(r)
-	if err != nil {
-		c.srv.writeError(w, r, err)
+	in, ok := c.writeInput(w, r)
+	if !ok {
 		return
 	}
-	body, err := c.decodeBody(w, r)
-	if err != nil {
-		c.srv.writeError(w, r, err)
-		return
-	}
-	if body.ID != nil && *body.ID != id {
-		c.srv.writeError(w, r, badRequest("body id %q does not match the path's", *body.ID))
-		return
-	}
-	rec, err := c.store.Put(r.Context(), persist.Record{ID: id, Data: body.Data, Revision: rev})
+	rec, err := c.store.Put(r.Context(), in)
 	if err != nil {
 		c.srv.writeError(w, r, err)
 		return
@@ -157,24 +146,35 @@ func (c *collection) put(w http.ResponseWriter, r *http.Request) {
 	c.writeRecord(w, status, rec)
 }
 
-// patch merges the body's top-level keys into the record.
-func (c *collection) patch(w http.ResponseWriter, r *http.Request) {
+// writeInput reads what PUT and PATCH share: the id from the path, an
+// If-Match revision and the body, whose id, if any, must match the path.
+// On failure it has written the error response.
+func (c *collection) writeInput(w http.ResponseWriter, r *http.Request) (persist.Record, bool) {
 	id := r.PathValue("id")
 	rev, err := ifMatch(r)
 	if err != nil {
 		c.srv.writeError(w, r, err)
-		return
+		return persist.Record{}, false
 	}
 	body, err := c.decodeBody(w, r)
 	if err != nil {
 		c.srv.writeError(w, r, err)
-		return
+		return persist.Record{}, false
 	}
 	if body.ID != nil && *body.ID != id {
 		c.srv.writeError(w, r, badRequest("body id %q does not match the path's", *body.ID))
+		return persist.Record{}, false
+	}
+	return persist.Record{ID: id, Data: body.Data, Revision: rev}, true
+}
+
+// patch merges the body's top-level keys into the record.
+func (c *collection) patch(w http.ResponseWriter, r *http.Request) {
+	in, ok := c.writeInput(w, r)
+	if !ok {
 		return
 	}
-	rec, err := c.store.Update(r.Context(), persist.Record{ID: id, Data: body.Data, Revision: rev})
+	rec, err := c.store.Update(r.Context(), in)
 	if err != nil {
 		c.srv.writeError(w, r, err)
 		return
