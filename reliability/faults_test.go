@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/jsontest"
 	"github.com/persistkit/persist/migrate"
 )
 
@@ -139,7 +140,7 @@ func (w *worker) loop(st persist.Store, g int, until time.Time) {
 			case err != nil:
 				w.fail(err)
 			case string(rec.Data) != string(w.acked[id]):
-				if eq, _ := refEqualJSON(rec.Data, w.acked[id]); !eq {
+				if eq, _ := jsontest.EqualJSON(rec.Data, w.acked[id]); !eq {
 					w.badReads++
 				}
 			}
@@ -270,7 +271,7 @@ func testConnectionKills(t *testing.T, base string) {
 			t.Errorf("acknowledged Put %s is missing", id)
 			continue
 		}
-		if eq, err := refEqualJSON(got, want); err != nil || !eq {
+		if eq, err := jsontest.EqualJSON(got, want); err != nil || !eq {
 			fig.Lost++
 			t.Errorf("acknowledged Put %s = %s, want %s", id, got, want)
 		}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/jsontest"
 )
 
 // The names a fuzzed identifier is checked against are written out here
@@ -227,7 +228,7 @@ func checkFilterKey(ctx context.Context, t *testing.T, db persist.DB, key string
 			t.Fatal(err)
 		}
 		if v, ok := m[decoded]; ok {
-			if eq, err := refEqualJSON(v, []byte("1")); err == nil && eq {
+			if eq, err := jsontest.EqualJSON(v, []byte("1")); err == nil && eq {
 				want = append(want, r.ID)
 			}
 		}
@@ -277,7 +278,7 @@ func checkSentinel(ctx context.Context, t *testing.T, db persist.DB, input strin
 // mustEqualJSON fails unless got and want are the same JSON value.
 func mustEqualJSON(t testing.TB, got, want []byte) {
 	t.Helper()
-	eq, err := refEqualJSON(got, want)
+	eq, err := jsontest.EqualJSON(got, want)
 	if err != nil {
 		t.Fatalf("stored data %q does not decode: %v", got, err)
 	}
