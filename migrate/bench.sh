@@ -92,7 +92,7 @@ w_persist=$(secs "$(field 'Elapsed (wall clock)' "$dir/persist.time")")
 w_pgloader=$(secs "$(field 'Elapsed (wall clock)' "$dir/pgloader.time")")
 rss_persist=$(( $(field 'Maximum resident set size' "$dir/persist.time") / 1024 ))
 rss_pgloader=$(( $(field 'Maximum resident set size' "$dir/pgloader.time") / 1024 ))
-phases=$(grep -oE '"(prepare|copy|verify)_seconds": [0-9.]+' "$dir/report.json" | head -3 | sed 's/"//g' | tr '\n' ' ')
+phases=$(grep -oE '"(prepare|copy|index|verify)_seconds": [0-9.]+' "$dir/report.json" | head -4 | sed 's/"//g' | tr '\n' ' ')
 
 echo
 echo "rows: $rows (SQLite file ${size} MB)"

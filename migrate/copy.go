@@ -132,6 +132,20 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 			return tr, err
 		}
 	}
+	// finish is set while a bulk load is open; every return below goes
+	// through endBulkLoad, so an interrupted copy restores the target's
+	// indexes too.
+	var finish func(context.Context) error
+	if bl, ok := to.(persist.BulkLoader); ok && !m.opts.DryRun {
+		if finish, err = bl.BeginBulkLoad(ctx); err != nil {
+			return tr, err
+		}
+		defer func() {
+			if finish != nil {
+				err = joinErrors(err, endBulkLoad(ctx, finish, &tr))
+			}
+		}()
+	}
 
 	tr.PrepareSeconds = time.Since(start).Seconds()
 
@@ -149,6 +163,14 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		copyStart := time.Now()
 		err = m.copyRows(ctx, name, from, to, total, &tr, failed)
 		tr.CopySeconds = time.Since(copyStart).Seconds()
+		if finish != nil {
+			// Before verifying: Copy returns only once the table is
+			// whole again, and verification reads by id, which needs no
+			// deferred index.
+			f := finish
+			finish = nil
+			err = joinErrors(err, endBulkLoad(ctx, f, &tr))
+		}
 		if err != nil {
 			return tr, err
 		}
@@ -163,6 +185,36 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	}
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
 	return tr, err
+}
+
+// finishTimeout bounds restoring the target's indexes after ctx was
+// cancelled. If it runs out, the backend restores them when the table is
+// next opened.
+const finishTimeout = 2 * time.Minute
+
+// endBulkLoad calls a bulk load's finish and records how long it took. A
+// cancelled ctx must not leave the target's indexes missing, so finish
+// then runs under a context of its own, bounded by finishTimeout.
+func endBulkLoad(ctx context.Context, finish func(context.Context) error, tr *TableReport) error {
+	start := time.Now()
+	defer func() { tr.IndexSeconds = time.Since(start).Seconds() }()
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+	}
+	return finish(ctx)
+}
+
+// joinErrors returns a and b joined, or the one that is not nil unchanged.
+func joinErrors(a, b error) error {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	}
+	return errors.Join(a, b)
 }
 
 // copyRows streams the table from one goroutine reading batches while this

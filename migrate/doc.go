@@ -17,6 +17,13 @@
 // resumable: running it again after an interruption inserts what is still
 // missing and skips the rest.
 //
+// A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
+// table is empty builds its secondary indexes once, after the table's copy
+// and before its verification, instead of row by row; the time is reported
+// as index_seconds. The indexes are built also when the copy fails or ctx
+// is cancelled, under a context of their own bounded to two minutes; past
+// that, the backend builds them when the table is next opened.
+//
 // # Verification
 //
 // After a table is copied, Copy lists both sides in id order

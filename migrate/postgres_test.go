@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/pgtest"
 	"github.com/persistkit/persist/migrate"
 )
 
@@ -107,5 +110,70 @@ func TestCopy_PostgresDryRunAndResume(t *testing.T) {
 		r := mustCopy(t, src, pg, &migrate.Options{BatchSize: 250})
 		wantTotals(t, r, n, n-copied, copied, 0)
 		mustEqualTables(t, src, pg, "runs", false)
+	})
+}
+
+// ginIndexes counts the jsonb_path_ops GIN indexes on table, which a bulk
+// load defers on an empty PostgreSQL table.
+func ginIndexes(tb testing.TB, base, schema, table string) int {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename = $2
+		AND indexdef LIKE '%USING gin (data jsonb_path_ops)%'`, schema, table).Scan(&n)
+	if err != nil {
+		tb.Fatalf("pg_indexes: %v", err)
+	}
+	return n
+}
+
+func TestCopy_PostgresTargetKeepsGINIndex(t *testing.T) {
+	const n = 3000
+	src := mustOpenSQLite(t)
+	mustSeed(t, src, "runs", n)
+	mustSeed(t, src, "cancelled", n)
+	base := pgtest.URL(t)
+	schema := pgtest.Schema(t, base, "migrate_test_")
+	pg := mustOpenURL(t, pgtest.WithSearchPath(t, base, schema, nil))
+
+	t.Run("AfterCopy", func(t *testing.T) {
+		r := mustCopy(t, src, pg, &migrate.Options{Tables: []string{"runs"}, BatchSize: 500})
+		wantTotals(t, r, n, n, 0, 0)
+		if got := ginIndexes(t, base, schema, "runs"); got != 1 {
+			t.Fatalf("%d GIN indexes on runs after Copy, want 1", got)
+		}
+		if tr := r.Tables[0]; tr.IndexSeconds <= 0 {
+			t.Errorf("index_seconds = %v for a table loaded empty, want the index build's time", tr.IndexSeconds)
+		}
+	})
+	t.Run("AfterCancelledCopy", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, err := migrate.Copy(ctx, src, pg, &migrate.Options{Tables: []string{"cancelled"}, BatchSize: 250,
+			Progress: func(p migrate.Progress) {
+				if p.Phase == migrate.PhaseCopy && p.Done >= n/2 {
+					cancel()
+				}
+			}})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Copy error = %v, want context.Canceled", err)
+		}
+		if got := ginIndexes(t, base, schema, "cancelled"); got != 1 {
+			t.Fatalf("%d GIN indexes on cancelled after an interrupted Copy, want 1", got)
+		}
+	})
+	t.Run("Resumed", func(t *testing.T) {
+		r := mustCopy(t, src, pg, &migrate.Options{Tables: []string{"cancelled"}, BatchSize: 250})
+		copied := mustCount(t, src, "cancelled") - r.Totals.RowsInserted
+		wantTotals(t, r, n, n-copied, copied, 0)
+		mustEqualTables(t, src, pg, "cancelled", false)
+		if got := ginIndexes(t, base, schema, "cancelled"); got != 1 {
+			t.Fatalf("%d GIN indexes on cancelled after the resumed Copy, want 1", got)
+		}
 	})
 }

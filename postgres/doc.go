@@ -34,6 +34,11 @@
 // Tables are created on first use, under pg_advisory_xact_lock, so several
 // processes may start at once.
 //
+// A [Store] is a [persist.BulkLoader]: loading an empty table between
+// [Store.BeginBulkLoad] and its finish builds the GIN index once at the end
+// instead of row by row, which package migrate does for every table it
+// copies into PostgreSQL.
+//
 // # Microsoft Entra authentication
 //
 // With [Options.TokenCredential] set, or the environment variable

@@ -30,16 +30,25 @@ type table struct {
 	sqlGet, sqlPutUpsert, sqlPutRev, sqlInsert, sqlUpdate, sqlRevision      string
 	sqlLock, sqlWrite, sqlDelete, sqlCount, sqlClear, sqlSeq, sqlInsertMany string
 	sqlList, sqlQuery, sqlListByID, sqlQueryByID                            string
+
+	// The GIN index serves Query; a bulk load drops it on an empty table
+	// and creates it again afterwards, and ensure restores it if that
+	// never happened.
+	ginName, sqlCreateGIN, sqlDropGIN string
 }
 
 func newTable(schema, name string) *table {
 	q := ident.Quote(schema) + "." + ident.Quote(name)
+	gin := ident.Quote(schema) + "." + ident.Quote(objectName(name, "gin"))
 	const cols = "data, revision, created_at, updated_at"
 	return &table{
-		name:   name,
-		schema: schema,
-		qname:  q,
-		sqlGet: "SELECT " + cols + " FROM " + q + " WHERE id = $1",
+		name:         name,
+		schema:       schema,
+		qname:        q,
+		ginName:      gin,
+		sqlCreateGIN: "CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(name, "gin")) + " ON " + q + " USING gin (data jsonb_path_ops)",
+		sqlDropGIN:   "DROP INDEX IF EXISTS " + gin,
+		sqlGet:       "SELECT " + cols + " FROM " + q + " WHERE id = $1",
 		sqlPutUpsert: "INSERT INTO " + q + " AS t (id, data) VALUES ($1, $2::jsonb) " +
 			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now() " +
 			"RETURNING revision, created_at, updated_at",
@@ -179,9 +188,11 @@ func (db *DB) ensureTx(ctx context.Context, tx pgx.Tx, t *table) error {
 	}
 	var relkind *string
 	var version *int32
+	var hasGIN bool
 	err := tx.QueryRow(ctx, `SELECT
 		(SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2),
-		(SELECT layout_version FROM `+db.meta+` WHERE table_name = $2)`, t.schema, t.name).Scan(&relkind, &version)
+		(SELECT layout_version FROM `+db.meta+` WHERE table_name = $2),
+		to_regclass($3) IS NOT NULL`, t.schema, t.name, t.ginName).Scan(&relkind, &version, &hasGIN)
 	if err != nil {
 		return err
 	}
@@ -230,6 +241,17 @@ func (db *DB) ensureTx(ctx context.Context, tx pgx.Tx, t *table) error {
 	if len(missing) > 0 {
 		return db.upgradeTable(ctx, tx, t, missing)
 	}
+	if !hasGIN {
+		// A bulk load dropped it and its process died before finishing
+		// (see BeginBulkLoad). Checked first rather than running CREATE
+		// INDEX IF NOT EXISTS every time: that statement locks out writers
+		// and needs ownership even when the index exists.
+		if _, err := tx.Exec(ctx, t.sqlCreateGIN); err != nil {
+			return err
+		}
+		db.log.LogAttrs(ctx, slog.LevelInfo, "persist: recreated the GIN index an unfinished bulk load dropped",
+			slog.String("table", t.name), slog.String("schema", t.schema))
+	}
 	if version == nil {
 		return db.record(ctx, tx, t)
 	}
@@ -260,7 +282,7 @@ func (db *DB) createTable(ctx context.Context, tx pgx.Tx, t *table) error {
 func indexStatements(t *table) []string {
 	return []string{
 		"CREATE UNIQUE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "seq")) + " ON " + t.qname + " (seq)",
-		"CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "gin")) + " ON " + t.qname + " USING gin (data jsonb_path_ops)",
+		t.sqlCreateGIN,
 	}
 }
 

@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/persistkit/persist"
+)
+
+var _ persist.BulkLoader = (*Store)(nil)
+
+// BeginBulkLoad drops the table's GIN index (which serves Query) if the
+// table is empty, so that a load maintains only the primary key and seq
+// indexes, and returns finish, which creates the index again in one pass
+// and runs ANALYZE so the planner knows the new rows. Building the index
+// once is several times faster than maintaining it row by row. Until finish
+// runs, every operation stays correct and Query scans the table.
+//
+// Nothing is deferred, and finish does nothing, when the table has rows,
+// when the role does not own the table, or inside a transaction ([DB.Tx]):
+// the transaction's own writes would be the load, and DDL there would hold
+// an exclusive lock on the table until it commits. If finish is never
+// called, the first operation on the table through a newly opened [DB]
+// creates the index. finish may be called more than once; after it has
+// succeeded, further calls do nothing. Its context bounds the index build.
+//
+// The check, the drop, the rebuild and the table setup of every DB take
+// the same advisory lock, so concurrent bulk loads and first uses of the
+// table by other processes never fail on each other's DDL.
+func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Context) error, err error) {
+	noop := func(context.Context) error { return nil }
+	if s.tx != nil {
+		s.tx.mu.Lock()
+		done := s.tx.done
+		s.tx.mu.Unlock()
+		if done || s.db.closed.Load() {
+			return nil, &persist.Error{Op: "bulk_load", Table: s.t.name, Err: persist.ErrClosed}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, &persist.Error{Op: "bulk_load", Table: s.t.name, Err: err}
+		}
+		return noop, nil
+	}
+	var dropped bool
+	err = s.do(ctx, "bulk_load", "", true, func(ctx context.Context, _ querier) error {
+		dropped = false
+		return pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.t.schema, s.t.name)); err != nil {
+				return err
+			}
+			// Only the owner may drop the index; for anyone else the
+			// load simply runs with it.
+			var empty, owner bool
+			err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+s.t.qname+"), "+
+				"(SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = $1::regclass)", s.t.qname).Scan(&empty, &owner)
+			if err != nil || !empty || !owner {
+				return err
+			}
+			if _, err := tx.Exec(ctx, s.t.sqlDropGIN); err != nil {
+				return err
+			}
+			dropped = true
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !dropped {
+		return noop, nil
+	}
+	var mu sync.Mutex
+	var finished bool
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if finished {
+			return nil
+		}
+		if err := s.rebuild(ctx); err != nil {
+			return err
+		}
+		finished = true
+		return nil
+	}, nil
+}
+
+// rebuild creates the GIN index a bulk load dropped, and analyzes the
+// table.
+func (s *Store) rebuild(ctx context.Context) error {
+	return s.check(s.db.run(ctx, "bulk_load", s.t.name, "", true, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.t.schema, s.t.name)); err != nil {
+				return err
+			}
+			// The server's maintenance_work_mem is left alone: raising it
+			// from the default 64MB to 256MB built the index over a
+			// million 274-byte documents 10-20% slower, not faster.
+			if _, err := tx.Exec(ctx, s.t.sqlCreateGIN); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "ANALYZE "+s.t.qname)
+			return err
+		})
+	}))
+}

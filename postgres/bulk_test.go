@@ -1,0 +1,252 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/postgres"
+)
+
+// hasGIN reports whether table's GIN index exists in schema, asking on a
+// connection of its own.
+func hasGIN(tb testing.TB, schema, table string) bool {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testURL(tb))
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname = $3)",
+		schema, table, postgres.GINIndexName(table)).Scan(&ok)
+	if err != nil {
+		tb.Fatalf("pg_indexes: %v", err)
+	}
+	return ok
+}
+
+func mustBegin(tb testing.TB, s persist.Store) func(context.Context) error {
+	tb.Helper()
+	finish, err := s.(persist.BulkLoader).BeginBulkLoad(context.Background())
+	if err != nil {
+		tb.Fatalf("BeginBulkLoad: %v", err)
+	}
+	return finish
+}
+
+func events(n int) []persist.Record {
+	recs := make([]persist.Record, n)
+	for i := range recs {
+		recs[i] = persist.Record{ID: fmt.Sprintf("e%05d", i), Data: fmt.Appendf(nil, `{"kind":"k%d","n":%d}`, i%1000, i)}
+	}
+	return recs
+}
+
+func TestBulkLoad_EmptyTableDefersGINIndex(t *testing.T) {
+	db, schema := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	finish := mustBegin(t, s)
+	if hasGIN(t, schema, "events") {
+		t.Fatal("GIN index exists during the bulk load of an empty table")
+	}
+	if res, err := s.InsertMany(ctx, events(20000)); err != nil || res.Inserted != 20000 {
+		t.Fatalf("InsertMany = %+v, %v", res, err)
+	}
+	filter := json.RawMessage(`{"kind":"k7"}`)
+	if got := ids(t, s.Query(ctx, filter, nil)); len(got) != 20 || got[0] != "e00007" || got[19] != "e19007" {
+		t.Fatalf("Query during the load = %v, want e00007 ... e19007 (20)", got)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if !hasGIN(t, schema, "events") {
+		t.Fatal("GIN index missing after finish")
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatalf("second finish: %v", err)
+	}
+	if got := ids(t, s.Query(ctx, filter, nil)); len(got) != 20 {
+		t.Fatalf("Query after finish matched %d records, want 20", len(got))
+	}
+	// finish analyzed the table, so without a VACUUM or autovacuum the
+	// planner already knows the rows and picks the index.
+	conn, err := pgx.Connect(ctx, testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, "EXPLAIN "+postgres.QuerySQL(s), pgx.QueryExecModeCacheDescribe, int64(math.MinInt64), 500, string(filter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan := strings.Join(lines, "\n"); !strings.Contains(plan, "Bitmap Index Scan on "+ident.Quote(postgres.GINIndexName("events"))) {
+		t.Errorf("plan after finish does not use the GIN index:\n%s", plan)
+	}
+}
+
+func TestBulkLoad_TableWithRowsDefersNothing(t *testing.T) {
+	db, schema := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	if _, err := s.Put(ctx, persist.Record{ID: "first", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	finish := mustBegin(t, s)
+	if !hasGIN(t, schema, "events") {
+		t.Fatal("GIN index dropped on a table with rows")
+	}
+	for range 2 {
+		if err := finish(ctx); err != nil {
+			t.Fatalf("finish: %v", err)
+		}
+	}
+	if !hasGIN(t, schema, "events") {
+		t.Fatal("GIN index missing after finish")
+	}
+}
+
+func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
+	u := testURL(t)
+	schema := newSchema(t)
+	ctx := t.Context()
+	db1, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := mustStore(t, db1, "events")
+	mustBegin(t, s1) // the process "dies" before finish
+	if _, err := s1.InsertMany(ctx, events(100)); err != nil {
+		t.Fatal(err)
+	}
+	db1.Close()
+	if hasGIN(t, schema, "events") {
+		t.Fatal("GIN index exists before the next DB used the table")
+	}
+
+	db2, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	s2 := mustStore(t, db2, "events")
+	if n, err := s2.Count(ctx); err != nil || n != 100 {
+		t.Fatalf("Count = %v, %v; want 100", n, err)
+	}
+	if !hasGIN(t, schema, "events") {
+		t.Fatal("GIN index not restored by the first use through a new DB")
+	}
+}
+
+func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
+	db, schema := mustOpen(t, nil)
+	ctx := t.Context()
+	if _, err := mustStore(t, db, "events").Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var inTx persist.Store
+	err := db.Tx(ctx, func(tx persist.Tx) error {
+		s, err := tx.Store("events")
+		if err != nil {
+			return err
+		}
+		inTx = s
+		finish, err := s.(persist.BulkLoader).BeginBulkLoad(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := s.InsertMany(ctx, events(10)); err != nil {
+			return err
+		}
+		return finish(ctx)
+	})
+	if err != nil {
+		t.Fatalf("Tx: %v", err)
+	}
+	if !hasGIN(t, schema, "events") {
+		t.Fatal("GIN index missing after a bulk load inside a transaction")
+	}
+	if _, err := inTx.(persist.BulkLoader).BeginBulkLoad(ctx); !errors.Is(err, persist.ErrClosed) {
+		t.Fatalf("BeginBulkLoad after the transaction: %v, want ErrClosed", err)
+	}
+}
+
+func TestBulkLoad_ClosedOrCancelledFails(t *testing.T) {
+	db, _ := mustOpen(t, nil)
+	s := mustStore(t, db, "events")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.BeginBulkLoad(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("BeginBulkLoad with a cancelled context: %v, want context.Canceled", err)
+	}
+	finish := mustBegin(t, s)
+	if err := finish(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("finish with a cancelled context: %v, want context.Canceled", err)
+	}
+	db.Close()
+	if _, err := s.BeginBulkLoad(t.Context()); !errors.Is(err, persist.ErrClosed) {
+		t.Fatalf("BeginBulkLoad after Close: %v, want ErrClosed", err)
+	}
+	if err := finish(t.Context()); !errors.Is(err, persist.ErrClosed) {
+		t.Fatalf("finish after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestBulkLoad_ConcurrentWithFirstUse runs bulk loads on some DBs while
+// others use the same new table for the first time: the DDL of each is
+// serialised, so none fails, and the index exists at the end.
+func TestBulkLoad_ConcurrentWithFirstUse(t *testing.T) {
+	u := testURL(t)
+	schema := newSchema(t)
+	ctx := t.Context()
+	const n = 6
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			s := mustStore(t, db, "shared")
+			if i%2 == 0 {
+				_, err = s.Put(ctx, persist.Record{ID: fmt.Sprint(i), Data: []byte(`{}`)})
+				errs <- err
+				return
+			}
+			finish, err := s.BeginBulkLoad(ctx)
+			if err == nil {
+				_, err = s.InsertMany(ctx, []persist.Record{{ID: fmt.Sprint(i), Data: []byte(`{}`)}})
+				err = errors.Join(err, finish(ctx))
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent bulk load and first use: %v", err)
+		}
+	}
+	if !hasGIN(t, schema, "shared") {
+		t.Fatal("GIN index missing after every bulk load finished")
+	}
+}
