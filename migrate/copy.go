@@ -169,6 +169,7 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 			// deferred index.
 			f := finish
 			finish = nil
+			m.progress(Progress{Table: name, Phase: PhaseIndex})
 			err = joinErrors(err, endBulkLoad(ctx, f, &tr))
 		}
 		if err != nil {

@@ -39,6 +39,10 @@ type Phase string
 const (
 	// PhaseCopy is the streaming copy of a table's records.
 	PhaseCopy Phase = "copy"
+	// PhaseIndex is the build of the indexes a bulk load deferred on an
+	// empty target table (see [persist.BulkLoader]); it reports no counts,
+	// once, when it starts.
+	PhaseIndex Phase = "index"
 	// PhaseVerify is the comparison of both sides by id and digest; in a
 	// dry run it is the only phase.
 	PhaseVerify Phase = "verify"

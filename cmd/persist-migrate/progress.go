@@ -48,6 +48,17 @@ func (v *barView) update(p migrate.Progress) {
 	if v.bar == nil || p.Table != v.table || p.Phase != v.phase {
 		v.finish()
 		v.table, v.phase = p.Table, p.Phase
+		if p.Phase == migrate.PhaseIndex {
+			// No counts to show: a spinner says the build is under way.
+			v.bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(v.w),
+				progressbar.OptionSetDescription(fmt.Sprintf("%-6s %s", p.Phase, p.Table)),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSpinnerType(14),
+			)
+			_ = v.bar.Add(1)
+			return
+		}
 		v.bar = progressbar.NewOptions64(max(p.Total, 1),
 			progressbar.OptionSetWriter(v.w),
 			progressbar.OptionSetDescription(fmt.Sprintf("%-6s %s", p.Phase, p.Table)),
@@ -93,6 +104,10 @@ func (v *lineView) update(p migrate.Progress) {
 	now := time.Now()
 	if !v.active || p.Table != v.table || p.Phase != v.phase {
 		v.table, v.phase, v.start, v.last, v.active = p.Table, p.Phase, now, now, true
+		if p.Phase == migrate.PhaseIndex {
+			fmt.Fprintf(v.w, "%s %s: building the indexes deferred during the copy\n", p.Phase, p.Table)
+			return
+		}
 		fmt.Fprintf(v.w, "%s %s: %d rows\n", p.Phase, p.Table, p.Total)
 		return
 	}
