@@ -24,7 +24,12 @@ import (
 // Without contention an operation runs at once in its own transaction, in
 // the caller's goroutine: up to maxDirect may do so concurrently, which
 // keeps the parts of their transactions that touch no shared row parallel.
-// Operations beyond that queue for the one combining runner.
+// Operations beyond that queue for the one combining runner, and so does
+// every operation that arrives while the runner is active: then the rows are
+// contended, and a transaction of one operation would only take turns at
+// the row locks with the runner's transactions of many (measured on one hot
+// budget on PostgreSQL: about 1.4 times the throughput of letting such
+// operations run alone).
 
 // maxDirect is how many operations may run in their own transactions at
 // once before further ones queue to be combined.
@@ -71,7 +76,7 @@ type job struct {
 func (l *Ledger) submit(ctx context.Context, o *job) *job {
 	o.ctx, o.done = ctx, make(chan struct{})
 	l.queueMu.Lock()
-	if l.direct < l.maxDirect && len(l.queue) == 0 {
+	if l.direct < l.maxDirect && !l.running {
 		l.direct++
 		l.queueMu.Unlock()
 		l.execute(ctx, []*job{o})
@@ -194,17 +199,11 @@ func (l *Ledger) execute(ctx context.Context, ops []*job) {
 // errPeek makes UpdateFunc lock and read a counter without writing it.
 var errPeek = errors.New("budget: peek")
 
-// locked is a counter read under lock in a batch.
-type locked struct {
-	c       *counter
-	rev     int64
-	changed bool
-}
-
 // batchTx runs ops in one transaction: it deletes the hold records of the
-// settlements, locks and reads every counter the operations touch (in lock
-// order), applies the operations one by one in memory, then inserts the
-// admitted reservations' hold records and writes the counters that changed.
+// settlements, locks and reads every counter the operations touch (at once
+// on a [persist.Batcher], else one by one in lock order), applies the
+// operations one by one in memory, then inserts the admitted reservations'
+// hold records and writes the counters that changed.
 func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 	var all []target
 	seen := map[string]bool{}
@@ -217,6 +216,7 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 		}
 	}
 	order := lockOrder(all)
+	ids := counterIDs(all)
 	now := l.cfg.clock().Unix()
 	return l.db.Tx(ctx, func(tx persist.Tx) error {
 		for _, o := range ops {
@@ -232,15 +232,22 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 		}
 		// Settlements first delete their hold records, which no other
 		// operation touches, before any counter is locked.
-		for _, o := range ops {
-			if o.kind != opSettle {
-				continue
-			}
-			existed, err := hs.Delete(ctx, o.r.id)
+		if err := deleteHolds(ctx, hs, ops); err != nil {
+			return err
+		}
+		cb, batched := cs.(persist.Batcher)
+		if batched {
+			state, err := l.lockAll(ctx, cb, ids)
 			if err != nil {
 				return err
 			}
-			o.noop = !existed && o.r.attempted
+			for _, st := range state {
+				st.c.reclaim(now)
+			}
+			if err := l.apply(ctx, hs, ops, state, now); err != nil {
+				return err
+			}
+			return l.writeAll(ctx, cb, ids, state)
 		}
 		state := make(map[string]*locked, len(all))
 		for _, i := range order {
@@ -263,57 +270,8 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 			st.c.reclaim(now)
 			state[id] = st
 		}
-
-		var holds []persist.Record
-		for _, o := range ops {
-			switch o.kind {
-			case opReserve:
-				o.statuses = make([]Status, len(o.r.targets))
-				for i, t := range o.r.targets {
-					o.statuses[i] = t.status(state[t.id].c, now, o.r.estimate)
-					o.denied = o.denied || o.statuses[i].Exceeded
-				}
-				if o.denied {
-					continue
-				}
-				for _, t := range o.r.targets {
-					st := state[t.id]
-					st.c.hold(o.r.exp, o.r.estimate, now)
-					st.changed = true
-				}
-				holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
-			case opSettle:
-				if o.noop {
-					continue
-				}
-				// All or nothing: check every counter before changing any.
-				for _, t := range o.r.targets {
-					if _, err := state[t.id].c.Spent.Add(o.actual); err != nil {
-						o.err = err
-					}
-				}
-				if o.err != nil {
-					// Put back the record the settlement deleted.
-					holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
-					continue
-				}
-				for _, t := range o.r.targets {
-					st := state[t.id]
-					st.c.unhold(o.r.exp, o.r.estimate, now)
-					st.c.Spent += o.actual
-					st.changed = true
-				}
-			}
-		}
-
-		if len(holds) > 0 {
-			res, err := hs.InsertMany(ctx, holds)
-			if err != nil {
-				return err
-			}
-			if res.Inserted != len(holds) {
-				return fmt.Errorf("budget: %d of %d hold records already existed", len(holds)-res.Inserted, len(holds))
-			}
+		if err := l.apply(ctx, hs, ops, state, now); err != nil {
+			return err
 		}
 		for _, i := range order {
 			id := all[i].id
@@ -333,4 +291,96 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 		}
 		return nil
 	})
+}
+
+// deleteHolds deletes the hold records of the settlements among ops, and
+// marks as no-ops those already settled by an earlier attempt.
+func deleteHolds(ctx context.Context, hs persist.Store, ops []*job) error {
+	var ids []string
+	var settles []*job
+	for _, o := range ops {
+		if o.kind == opSettle {
+			ids = append(ids, o.r.id)
+			settles = append(settles, o)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if hb, ok := hs.(persist.Batcher); ok {
+		existed, err := hb.DeleteMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i, o := range settles {
+			o.noop = !existed[i] && o.r.attempted
+		}
+		return nil
+	}
+	for _, o := range settles {
+		existed, err := hs.Delete(ctx, o.r.id)
+		if err != nil {
+			return err
+		}
+		o.noop = !existed && o.r.attempted
+	}
+	return nil
+}
+
+// apply runs ops one after another on the locked counters in state, in
+// memory, and inserts the hold records of the admitted reservations (and
+// puts back those of failed settlements).
+func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64) error {
+	var holds []persist.Record
+	for _, o := range ops {
+		switch o.kind {
+		case opReserve:
+			o.statuses = make([]Status, len(o.r.targets))
+			for i, t := range o.r.targets {
+				o.statuses[i] = t.status(state[t.id].c, now, o.r.estimate)
+				o.denied = o.denied || o.statuses[i].Exceeded
+			}
+			if o.denied {
+				continue
+			}
+			for _, t := range o.r.targets {
+				st := state[t.id]
+				st.c.hold(o.r.exp, o.r.estimate, now)
+				st.changed = true
+			}
+			holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+		case opSettle:
+			if o.noop {
+				continue
+			}
+			// All or nothing: check every counter before changing any.
+			for _, t := range o.r.targets {
+				if _, err := state[t.id].c.Spent.Add(o.actual); err != nil {
+					o.err = err
+				}
+			}
+			if o.err != nil {
+				// Put back the record the settlement deleted.
+				holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+				continue
+			}
+			for _, t := range o.r.targets {
+				st := state[t.id]
+				st.c.unhold(o.r.exp, o.r.estimate, now)
+				st.c.Spent += o.actual
+				st.changed = true
+			}
+		}
+	}
+
+	if len(holds) > 0 {
+		res, err := hs.InsertMany(ctx, holds)
+		if err != nil {
+			return err
+		}
+		if res.Inserted != len(holds) {
+			return fmt.Errorf("budget: %d of %d hold records already existed", len(holds)-res.Inserted, len(holds))
+		}
+	}
+	return nil
 }

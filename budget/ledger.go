@@ -168,10 +168,11 @@ func firstNonNil(errs []error) error {
 }
 
 // lockOrder returns the indexes of targets in the order transactions lock
-// their counters: narrowest tier first, then by id. Any fixed order prevents
-// deadlocks between transactions; this one takes the widest, most contended
-// counter (usually the organization's) last, so its row lock is held for
-// the shortest time.
+// their counters one at a time, on stores that are not a [persist.Batcher]
+// (those lock all of them at once, in id order): narrowest tier first, then
+// by id. Any fixed order prevents deadlocks between transactions; this one
+// takes the widest, most contended counter (usually the organization's)
+// last, so its row lock is held for the shortest time.
 func lockOrder(targets []target) []int {
 	order := make([]int, len(targets))
 	for i := range order {

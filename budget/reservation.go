@@ -125,6 +125,26 @@ func (l *Ledger) settleTx(ctx context.Context, r *Reservation, actual Micros) er
 			return errSettled
 		}
 		now := l.cfg.clock().Unix()
+		if cb, ok := cs.(persist.Batcher); ok {
+			ids := counterIDs(r.targets)
+			state, err := l.lockAll(ctx, cb, ids)
+			if err != nil {
+				return err
+			}
+			for _, st := range state {
+				if _, err := st.c.Spent.Add(actual); err != nil {
+					return err
+				}
+			}
+			for _, t := range r.targets {
+				st := state[t.id]
+				st.c.unhold(r.exp, r.estimate, now)
+				st.c.reclaim(now)
+				st.c.Spent += actual
+				st.changed = true
+			}
+			return l.writeAll(ctx, cb, ids, state)
+		}
 		for _, i := range order {
 			_, err := cs.UpdateFunc(ctx, r.targets[i].id, func(cur persist.Record) (json.RawMessage, error) {
 				c, err := decodeCounter(l.cfg.counters, cur)
@@ -174,6 +194,21 @@ func (l *Ledger) charge(ctx context.Context, scopes []Scope, at time.Time, actua
 			return err
 		}
 		now := l.cfg.clock().Unix()
+		if cb, ok := cs.(persist.Batcher); ok {
+			ids := counterIDs(targets)
+			state, err := l.lockAll(ctx, cb, ids)
+			if err != nil {
+				return err
+			}
+			for _, st := range state {
+				st.c.reclaim(now)
+				if st.c.Spent, err = st.c.Spent.Add(actual); err != nil {
+					return err
+				}
+				st.changed = true
+			}
+			return l.writeAll(ctx, cb, ids, state)
+		}
 		for _, i := range order {
 			_, err := cs.UpdateFunc(ctx, targets[i].id, func(cur persist.Record) (json.RawMessage, error) {
 				c, err := decodeCounter(l.cfg.counters, cur)

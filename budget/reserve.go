@@ -112,12 +112,13 @@ func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now t
 }
 
 // reserveTx runs one reservation in a transaction of its own: insert the
-// hold record, then lock each counter in lock order, check the estimate
-// fits and add the hold. On a denial it reports every budget's status and
-// rolls back.
+// hold record, then lock the counters (all at once on a [persist.Batcher],
+// else each in lock order), check the estimate fits and add the hold. On a
+// denial it reports every budget's status and rolls back.
 func (l *Ledger) reserveTx(ctx context.Context, r *Reservation) (statuses []Status, denied bool, err error) {
 	targets, est := r.targets, r.estimate
 	order := lockOrder(targets)
+	ids := counterIDs(targets)
 	now := l.cfg.clock().Unix()
 	err = l.db.Tx(ctx, func(tx persist.Tx) error {
 		statuses, denied = make([]Status, len(targets)), false
@@ -133,6 +134,28 @@ func (l *Ledger) reserveTx(ctx context.Context, r *Reservation) (statuses []Stat
 		// does not lengthen the time the counters stay locked.
 		if _, err := hs.Insert(ctx, persist.Record{ID: r.id, Data: r.hold}); err != nil {
 			return err
+		}
+		if cb, ok := cs.(persist.Batcher); ok {
+			state, err := l.lockAll(ctx, cb, ids)
+			if err != nil {
+				return err
+			}
+			for _, st := range state {
+				st.c.reclaim(now)
+			}
+			for i, t := range targets {
+				statuses[i] = t.status(state[t.id].c, now, est)
+				denied = denied || statuses[i].Exceeded
+			}
+			if denied {
+				return errDenied
+			}
+			for _, t := range targets {
+				st := state[t.id]
+				st.c.hold(r.exp, est, now)
+				st.changed = true
+			}
+			return l.writeAll(ctx, cb, ids, state)
 		}
 		for n, i := range order {
 			t := targets[i]

@@ -32,3 +32,14 @@ func MaxConns(db *DB) int32 { return db.maxConns }
 
 // QualifiedName is the store's schema-qualified, quoted table name.
 func QualifiedName(s *Store) string { return s.t.qname }
+
+// GetManySQL is the statement GetMany runs for ids, locking or not.
+func GetManySQL(s *Store, ids []string, lock bool) string {
+	if len(ids) <= maxListed {
+		return s.t.listed("SELECT id, data, revision, created_at, updated_at", ids, lock)
+	}
+	if lock {
+		return s.t.batch.lockMany
+	}
+	return s.t.batch.getMany
+}

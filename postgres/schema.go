@@ -35,6 +35,8 @@ type table struct {
 	// and creates it again afterwards, and ensure restores it if that
 	// never happened.
 	ginName, sqlCreateGIN, sqlDropGIN string
+
+	batch batchSQL
 }
 
 func newTable(schema, name string) *table {
@@ -46,6 +48,7 @@ func newTable(schema, name string) *table {
 		schema:       schema,
 		qname:        q,
 		ginName:      gin,
+		batch:        newBatchSQL(q),
 		sqlCreateGIN: "CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(name, "gin")) + " ON " + q + " USING gin (data jsonb_path_ops)",
 		sqlDropGIN:   "DROP INDEX IF EXISTS " + gin,
 		sqlGet:       "SELECT " + cols + " FROM " + q + " WHERE id = $1",

@@ -16,6 +16,8 @@ type table struct {
 
 	get, getSeq, put, putRev, insert, insertKeep, update, del, count, clear string
 
+	getMany, getRev string // Batcher
+
 	// Prepared statements; nil for a table created inside a transaction
 	// that has not committed, whose stores run only inside it.
 	getR, putS, putRevS, insertS, delS *sql.Stmt
@@ -40,6 +42,9 @@ func newTable(name string) *table {
 		name:   name,
 		get:    `SELECT data, revision, created_at, updated_at FROM ` + q + ` WHERE id = ?`,
 		getSeq: `SELECT seq FROM ` + q + ` WHERE id = ?`,
+		getMany: `SELECT id, data, revision, created_at, updated_at FROM ` + q +
+			` WHERE id IN (SELECT value FROM json_each(?))`,
+		getRev: `SELECT revision FROM ` + q + ` WHERE id = ?`,
 		put: `INSERT INTO ` + q + ` (id, data, seq, revision, created_at, updated_at)
 VALUES (?1, ?2, ` + nextSeq(q) + `, 1, ?3, ?3)
 ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = revision + 1, updated_at = excluded.updated_at

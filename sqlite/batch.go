@@ -1,0 +1,186 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/ident"
+)
+
+var _ persist.Batcher = (*Store)(nil)
+
+// checkIDs validates ids as the single-record methods do.
+func (s *Store) checkIDs(op string, ids []string) error {
+	for _, id := range ids {
+		if err := ident.ID(id); err != nil {
+			return errInvalid(op, s.t.name, id, "%v", err)
+		}
+	}
+	return nil
+}
+
+// GetMany returns the records with the given ids in the order given, a
+// zero Record for a missing id, read by one statement, so from one
+// snapshot. SQLite has no row locks: a transaction holds the writer, which
+// excludes every other writer, so lock changes nothing.
+func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist.Record, error) {
+	if err := s.check(ctx, "get_many", ""); err != nil {
+		return nil, err
+	}
+	if err := s.checkIDs("get_many", ids); err != nil {
+		return nil, err
+	}
+	out := make([]persist.Record, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	found := make(map[string]persist.Record, len(ids))
+	err = s.run(ctx, "get_many", "", func(ctx context.Context) error {
+		clear(found)
+		rows, err := s.reader().QueryContext(ctx, s.t.getMany, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var rec persist.Record
+			var c, u int64
+			if err := rows.Scan(&rec.ID, (*[]byte)(&rec.Data), &rec.Revision, &c, &u); err != nil {
+				return err
+			}
+			rec.Created, rec.Updated = fromMicros(c), fromMicros(u)
+			found[rec.ID] = rec
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		out[i] = found[id]
+	}
+	return out, nil
+}
+
+// PutMany writes recs as [Store.Put] does, in one writer transaction (or
+// the enclosing one), all or nothing: every revision precondition is
+// checked before anything is written, so a conflict writes nothing, also
+// inside a transaction. Empty IDs are generated; duplicate IDs are
+// [persist.ErrInvalid].
+func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.Record, error) {
+	if err := s.check(ctx, "put_many", ""); err != nil {
+		return nil, err
+	}
+	out := make([]persist.Record, len(recs))
+	want := make([]int64, len(recs)) // revision preconditions; out's are overwritten by each attempt
+	seen := make(map[string]struct{}, len(recs))
+	for i, r := range recs {
+		id := r.ID
+		if id == "" {
+			id = ident.NewID()
+		} else if err := ident.ID(id); err != nil {
+			return nil, errInvalid("put_many", s.t.name, id, "%v", err)
+		}
+		data, err := compactObject(r.Data)
+		if err != nil {
+			return nil, errInvalid("put_many", s.t.name, id, "data: %v", err)
+		}
+		if r.Revision < 0 {
+			return nil, errInvalid("put_many", s.t.name, id, "revision %d is negative", r.Revision)
+		}
+		if _, dup := seen[id]; dup {
+			return nil, errInvalid("put_many", s.t.name, id, "id %q appears more than once", id)
+		}
+		seen[id] = struct{}{}
+		out[i] = persist.Record{ID: id, Data: data}
+		want[i] = r.Revision
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	err := s.run(ctx, "put_many", "", func(ctx context.Context) error {
+		return s.inTx(ctx, func(x execer) error {
+			for i, r := range out {
+				if want[i] == 0 {
+					continue
+				}
+				var rev int64
+				err := x.QueryRowContext(ctx, s.t.getRev, r.ID).Scan(&rev)
+				if errors.Is(err, sql.ErrNoRows) {
+					rev = 0
+				} else if err != nil {
+					return err
+				}
+				if rev != want[i] {
+					return &persist.Error{Op: "put_many", Table: s.t.name, ID: r.ID,
+						Err: fmt.Errorf("%w: revision %d is not the stored revision %d", persist.ErrConflict, want[i], rev)}
+				}
+			}
+			now := time.Now().UnixMicro()
+			for i := range out {
+				r := &out[i]
+				var row *sql.Row
+				if want[i] != 0 {
+					row = x.QueryRowContext(ctx, s.t.putRev, string(r.Data), now, r.ID, want[i])
+				} else {
+					row = x.QueryRowContext(ctx, s.t.put, r.ID, string(r.Data), now)
+				}
+				var created int64
+				if err := row.Scan(&r.Revision, &created); err != nil {
+					return err
+				}
+				r.Created, r.Updated = fromMicros(created), fromMicros(now)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteMany deletes the records with the given ids in one writer
+// transaction (or the enclosing one) and reports, for each, whether it
+// existed; a repeated id existed only at its first occurrence.
+func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
+	if err := s.check(ctx, "delete_many", ""); err != nil {
+		return nil, err
+	}
+	if err := s.checkIDs("delete_many", ids); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.run(ctx, "delete_many", "", func(ctx context.Context) error {
+		return s.inTx(ctx, func(x execer) error {
+			for i, id := range ids {
+				res, err := x.ExecContext(ctx, s.t.del, id)
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				out[i] = n > 0
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
