@@ -96,6 +96,18 @@ type openFunc = func(t *testing.T) persist.DB
 //   - ReplaceAll: replaces the contents in input order, generating empty
 //     ids; one invalid record or a duplicate id is ErrInvalid and leaves the
 //     previous contents exactly as they were.
+//   - Batcher, skipped for a store that does not implement
+//     [persist.Batcher]: GetMany answers in the order given, with a zero
+//     Record for a missing id and each duplicate answered; PutMany creates,
+//     replaces and generates ids as Put does and returns the records as
+//     stored, in order; a stale revision, or one on a missing record, is
+//     ErrConflict and writes nothing, for 3 records and for 100, with all or
+//     some of them carrying revisions, and inside a transaction, which goes
+//     on; DeleteMany reports, id by id, whether the record existed; bad ids
+//     or data, duplicate ids and negative revisions are ErrInvalid and
+//     change nothing; after Close all three are ErrClosed; with a cancelled
+//     context they match context.Canceled and write nothing; concurrent
+//     read-modify-write PutMany loops lose no successful write.
 //   - Concurrency: 50 goroutines each making 100 UpdateFunc increments of one
 //     counter end at exactly 5000 (revision 5001; with -short, 10 making 20);
 //     concurrent Puts to distinct ids are all stored; of concurrent Inserts
@@ -132,6 +144,7 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Query", func(t *testing.T) { testQuery(t, open) })
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("ReplaceAll", func(t *testing.T) { testReplaceAll(t, open) })
+	t.Run("Batcher", func(t *testing.T) { testBatcher(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
 	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })
