@@ -175,7 +175,10 @@ type DB interface {
 	// returns an error the transaction is rolled back and the error is
 	// returned; otherwise it is committed. When the transaction fails with
 	// a transient error (see [IsTransient]) Tx may run fn again, so fn must
-	// not have side effects outside the transaction.
+	// not have side effects outside the transaction. Inside fn, use only
+	// stores from tx: on a backend with a single writer (SQLite) a write
+	// through the DB's own stores waits for the transaction, that is until
+	// its context ends.
 	Tx(ctx context.Context, fn func(tx Tx) error) error
 
 	// Ping checks that the database is reachable.
