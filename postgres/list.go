@@ -11,8 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
-	"github.com/persistkit/persist/internal/jsonx"
+	"github.com/persistkit/persist/internal/listing"
 )
 
 // pageSize is how many rows one round trip reads. Pages are read whole and
@@ -48,18 +47,12 @@ var pages = sync.Pool{New: func() any { s := make([]pageRow, 0, pageSize); retur
 
 func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQuery bool, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
-		limit, after, order := 0, "", persist.ByInsertion
-		if opts != nil {
-			limit, after, order = opts.Limit, opts.After, opts.Order
-		}
-		if limit < 0 {
-			yield(persist.Record{}, s.invalid(op, "", fmt.Errorf("limit %d is negative", limit)))
+		o, err := listing.Options(opts)
+		if err != nil {
+			yield(persist.Record{}, s.invalid(op, o.After, err))
 			return
 		}
-		if order != persist.ByInsertion && order != persist.ByID {
-			yield(persist.Record{}, s.invalid(op, "", fmt.Errorf("order %d is unknown", order)))
-			return
-		}
+		limit, after, order := o.Limit, o.After, o.Order
 		byID := order == persist.ByID
 		sql := s.t.sqlList
 		if byID {
@@ -67,16 +60,10 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 		}
 		var filterArg []byte
 		if isQuery {
-			fields, err := jsonx.ParseFilter(filter)
+			fields, err := listing.Filter(filter)
 			if err != nil {
 				yield(persist.Record{}, s.invalid(op, "", err))
 				return
-			}
-			for _, f := range fields {
-				if err := ident.FilterKey(f.Key); err != nil {
-					yield(persist.Record{}, s.invalid(op, "", err))
-					return
-				}
 			}
 			if len(fields) > 0 {
 				filterArg = filter
@@ -84,12 +71,6 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 				if byID {
 					sql = s.t.sqlQueryByID
 				}
-			}
-		}
-		if after != "" {
-			if err := ident.ID(after); err != nil {
-				yield(persist.Record{}, s.invalid(op, after, fmt.Errorf("after: %w", err)))
-				return
 			}
 		}
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/persistkit/persist/internal/ident"
 	"github.com/persistkit/persist/internal/jsonx"
+	"github.com/persistkit/persist/internal/listing"
 	msqlite "modernc.org/sqlite"
 )
 
@@ -49,19 +49,13 @@ func registerFunctions() error {
 // arguments. Every key and value is bound; the SQL text depends only on
 // the keys' kinds, so equal-shaped filters share one prepared statement.
 func filterSQL(filter json.RawMessage) (string, []any, error) {
-	if err := jsonx.ValidateObject(filter); err != nil {
-		return "", nil, fmt.Errorf("filter: %v", err)
-	}
-	fields, err := jsonx.ParseFilter(filter)
+	fields, err := listing.Filter(filter)
 	if err != nil {
 		return "", nil, err
 	}
 	var b strings.Builder
 	var args []any
 	for _, f := range fields {
-		if err := ident.FilterKey(f.Key); err != nil {
-			return "", nil, err
-		}
 		path := `$."` + f.Key + `"`
 		b.WriteString(" AND ")
 		switch f.Kind {

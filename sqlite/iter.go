@@ -11,6 +11,7 @@ import (
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/listing"
 )
 
 // pageSize is how many rows one query of a listing reads. Between pages no
@@ -35,28 +36,14 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 			yield(persist.Record{}, err)
 			return
 		}
-		var o persist.ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		if o.Limit < 0 {
-			yield(persist.Record{}, errInvalid(op, s.t.name, "", "negative limit %d", o.Limit))
+		o, err := listing.Options(opts)
+		if err != nil {
+			yield(persist.Record{}, errInvalid(op, s.t.name, o.After, "%v", err))
 			return
-		}
-		if o.Order != persist.ByInsertion && o.Order != persist.ByID {
-			yield(persist.Record{}, errInvalid(op, s.t.name, "", "unknown order %d", int(o.Order)))
-			return
-		}
-		if o.After != "" {
-			if err := ident.ID(o.After); err != nil {
-				yield(persist.Record{}, errInvalid(op, s.t.name, o.After, "after: %v", err))
-				return
-			}
 		}
 		var cond string
 		var args []any
 		if isQuery {
-			var err error
 			if cond, args, err = filterSQL(filter); err != nil {
 				yield(persist.Record{}, errInvalid(op, s.t.name, "", "%v", err))
 				return
