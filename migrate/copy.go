@@ -163,25 +163,18 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		copyStart := time.Now()
 		err = m.copyRows(ctx, name, from, to, total, &tr, failed)
 		tr.CopySeconds = time.Since(copyStart).Seconds()
-		if err != nil {
-			return tr, err // the deferred endBulkLoad restores the indexes
+		if finish != nil {
+			// Before verifying: Copy returns only once the table is
+			// whole again, and verification reads by id, which needs no
+			// deferred index.
+			f := finish
+			finish = nil
+			m.progress(Progress{Table: name, Phase: PhaseIndex})
+			err = joinErrors(err, endBulkLoad(ctx, f, &tr))
 		}
-	}
-	// The deferred indexes are built while verification reads the target
-	// by id, which needs none of them (building takes no lock that blocks
-	// reads); Copy returns only once both are done, so the table is whole
-	// again.
-	var indexed chan indexResult
-	if finish != nil {
-		f := finish
-		finish = nil
-		m.progress(Progress{Table: name, Phase: PhaseIndex})
-		indexed = make(chan indexResult, 1)
-		go func() {
-			var r TableReport
-			err := endBulkLoad(ctx, f, &r)
-			indexed <- indexResult{r.IndexSeconds, err}
-		}()
+		if err != nil {
+			return tr, err
+		}
 	}
 	verifyStart := time.Now()
 	before := tr
@@ -192,18 +185,7 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		err = m.verify(ctx, name, from, to, nil, total, &tr, failed)
 	}
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
-	if indexed != nil {
-		r := <-indexed
-		tr.IndexSeconds = r.seconds
-		err = joinErrors(err, r.err)
-	}
 	return tr, err
-}
-
-// indexResult is the outcome of building the deferred indexes.
-type indexResult struct {
-	seconds float64
-	err     error
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was

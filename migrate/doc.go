@@ -19,9 +19,8 @@
 //
 // A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
 // table is empty builds its secondary indexes once, after the table's copy
-// and while its verification runs (which reads by id and needs none of
-// them), instead of row by row; the time is reported as index_seconds, and
-// Copy returns only once they are built. The indexes are built also when the copy fails or ctx
+// and before its verification, instead of row by row; the time is reported
+// as index_seconds. The indexes are built also when the copy fails or ctx
 // is cancelled, under a context of their own bounded to two minutes; past
 // that, the backend builds them when the table is next opened.
 //

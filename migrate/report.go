@@ -52,9 +52,8 @@ type TableReport struct {
 	Table string `json:"table"`
 	Counts
 
-	// PrepareSeconds, CopySeconds, IndexSeconds and VerifySeconds time
-	// the steps of ElapsedSeconds (the index build overlaps the
-	// verification, so they can add up to more): opening the table on both sides (which includes a
+	// PrepareSeconds, CopySeconds, IndexSeconds and VerifySeconds split
+	// ElapsedSeconds: opening the table on both sides (which includes a
 	// backend upgrading a table in the earlier portal layout, and
 	// deferring the indexes of an empty target table, see
 	// [persist.BulkLoader]) and counting the source; the copy; building
