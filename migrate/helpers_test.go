@@ -3,7 +3,6 @@ package migrate_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/jsonx"
 	"github.com/persistkit/persist/internal/pgtest"
+	"github.com/persistkit/persist/internal/sqlitetest"
 
 	_ "github.com/persistkit/persist/postgres"
 	_ "github.com/persistkit/persist/sqlite"
@@ -211,24 +211,11 @@ func mustPutSuite(tb testing.TB, db persist.DB, table string) int {
 	return len(ids)
 }
 
-// seedPortalFile writes a table in the earlier portal's layout with
-// database/sql, bypassing persist's validation, as that portal did: it can
-// hold values SQLite's json_valid accepts but PostgreSQL cannot store.
+// seedPortalFile writes a table in the earlier portal's layout (see
+// sqlitetest.SeedLegacy).
 func seedPortalFile(tb testing.TB, path, table string, rows ...string) {
 	tb.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE ` + table + ` (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
-		tb.Fatal(err)
-	}
-	for i := 0; i+1 < len(rows); i += 2 {
-		if _, err := db.Exec(`INSERT INTO `+table+` (id, data) VALUES (?, ?)`, rows[i], rows[i+1]); err != nil {
-			tb.Fatalf("seed %s/%s: %v", table, rows[i], err)
-		}
-	}
+	sqlitetest.SeedLegacy(tb, path, table, rows...)
 }
 
 func mustCount(tb testing.TB, db persist.DB, table string) int64 {

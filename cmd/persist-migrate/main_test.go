@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/sqlitetest"
 )
 
 // buildBinary compiles the command, so the tests see what an operator
@@ -68,22 +68,10 @@ func seedDB(tb testing.TB, path, table string, kv ...string) string {
 }
 
 // seedPortal creates a SQLite file in the earlier portal's layout with
-// plain SQL, which accepts documents persist rejects.
+// plain SQL, which accepts documents persist rejects, and returns its URL.
 func seedPortal(tb testing.TB, path, table string, kv ...string) string {
 	tb.Helper()
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE ` + table + ` (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
-		tb.Fatal(err)
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if _, err := db.Exec(`INSERT INTO `+table+` (id, data) VALUES (?, ?)`, kv[i], kv[i+1]); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	sqlitetest.SeedLegacy(tb, path, table, kv...)
 	return "sqlite:///" + path
 }
 
