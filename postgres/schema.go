@@ -185,7 +185,7 @@ var wantColumns = map[string]string{
 	"created_at": "timestamp with time zone", "updated_at": "timestamp with time zone",
 }
 
-func (db *DB) ensureTx(ctx context.Context, tx pgx.Tx, t *table) error {
+func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(t.schema, t.name)); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (db *DB) ensureTx(ctx context.Context, tx pgx.Tx, t *table) error {
 	return nil
 }
 
-func (db *DB) createTable(ctx context.Context, tx pgx.Tx, t *table) error {
+func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
 	seqName := ident.Quote(t.schema) + "." + ident.Quote(objectName(t.name, "id"))
 	stmts := []string{
 		"CREATE TABLE " + t.qname + ` (
@@ -289,7 +289,7 @@ func indexStatements(t *table) []string {
 	}
 }
 
-func (db *DB) record(ctx context.Context, tx pgx.Tx, t *table) error {
+func (db *DB) record(ctx context.Context, tx querier, t *table) error {
 	_, err := tx.Exec(ctx, "INSERT INTO "+db.meta+" (table_name, layout_version) VALUES ($1, $2) "+
 		"ON CONFLICT (table_name) DO UPDATE SET layout_version = excluded.layout_version", t.name, layoutVersion)
 	return err
@@ -299,7 +299,7 @@ func (db *DB) record(ctx context.Context, tx pgx.Tx, t *table) error {
 // in the caller's transaction, so the upgrade is all or nothing. seq is
 // backfilled in physical order, the only order the old layout had; this is
 // the one place ctid is read.
-func (db *DB) upgradeTable(ctx context.Context, tx pgx.Tx, t *table, missing []string) error {
+func (db *DB) upgradeTable(ctx context.Context, tx querier, t *table, missing []string) error {
 	has := func(c string) bool {
 		for _, m := range missing {
 			if m == c {

@@ -78,10 +78,11 @@ func (s *Store) inTx(ctx context.Context, op, id string, fn func(ctx context.Con
 	}
 	db := s.db
 	return s.do(ctx, op, id, true, func(ctx context.Context, _ querier) error {
-		tx, err := db.pool.Begin(ctx)
+		tx, err := db.beginLazy(ctx)
 		if err != nil {
 			return err
 		}
+		defer tx.release()
 		if err := fn(ctx, tx); err != nil {
 			_ = tx.Rollback(ctx)
 			return err

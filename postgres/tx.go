@@ -12,10 +12,10 @@ import (
 )
 
 // txState is one attempt of a [DB.Tx]. Its mutex serialises the stores'
-// use of the single pgx.Tx, which is not safe for concurrent use.
+// use of the single transaction, which is not safe for concurrent use.
 type txState struct {
 	db   *DB
-	tx   pgx.Tx
+	tx   *lazyTx
 	mu   sync.Mutex
 	done bool
 
@@ -94,10 +94,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 }
 
 func (db *DB) txOnce(ctx context.Context, fn func(tx persist.Tx) error) (err error) {
-	pgtx, err := db.pool.Begin(ctx)
+	pgtx, err := db.beginLazy(ctx)
 	if err != nil {
 		return db.mapError(ctx, "tx", "", "", err, true)
 	}
+	defer pgtx.release()
 	st := &txState{db: db, tx: pgtx}
 	defer func() {
 		if !st.done { // fn panicked
