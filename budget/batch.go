@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/persistkit/persist"
 )
@@ -24,16 +25,25 @@ import (
 // Without contention an operation runs at once in its own transaction, in
 // the caller's goroutine: up to maxDirect may do so concurrently, which
 // keeps the parts of their transactions that touch no shared row parallel.
-// Operations beyond that queue for the one combining runner, and so does
-// every operation that arrives while the runner is active: then the rows are
+// Operations beyond that queue for the combining runners, and so does
+// every operation that arrives while a runner is active: then the rows are
 // contended, and a transaction of one operation would only take turns at
-// the row locks with the runner's transactions of many (measured on one hot
+// the row locks with the runners' transactions of many (measured on one hot
 // budget on PostgreSQL: about 1.4 times the throughput of letting such
 // operations run alone).
+//
+// Up to maxRunners runners take batches from the queue. A batch's
+// transaction first writes the hold records, which no other transaction
+// touches, and only then locks the counters; a second runner does that
+// part while the first holds the locks, so the locks pass from one batch
+// to the next without waiting for those round trips.
 
 // maxDirect is how many operations may run in their own transactions at
 // once before further ones queue to be combined.
 const maxDirect = 2
+
+// maxRunners is how many combining runners may run at once.
+const maxRunners = 2
 
 // maxBatch bounds the operations in one transaction.
 const maxBatch = 64
@@ -76,18 +86,20 @@ type job struct {
 func (l *Ledger) submit(ctx context.Context, o *job) *job {
 	o.ctx, o.done = ctx, make(chan struct{})
 	l.queueMu.Lock()
-	if l.direct < l.maxDirect && !l.running {
+	if l.direct < l.maxDirect && l.runners == 0 {
 		l.direct++
 		l.queueMu.Unlock()
-		l.execute(ctx, []*job{o})
+		l.execute(ctx, []*job{o}, false)
 		l.queueMu.Lock()
 		l.direct--
 		l.queueMu.Unlock()
 		return o
 	}
 	l.queue = append(l.queue, o)
-	start := !l.running
-	l.running = true
+	start := l.runners < maxRunners
+	if start {
+		l.runners++
+	}
 	l.queueMu.Unlock()
 	if start {
 		go l.run()
@@ -105,7 +117,7 @@ func (l *Ledger) submit(ctx context.Context, o *job) *job {
 }
 
 // run executes queued operations, a batch at a time, until the queue is
-// empty. One runs per Ledger at a time.
+// empty. Up to maxRunners run per Ledger at a time.
 func (l *Ledger) run() {
 	for {
 		l.queueMu.Lock()
@@ -115,7 +127,7 @@ func (l *Ledger) run() {
 			l.queueMu.Lock()
 		}
 		if len(l.queue) == 0 {
-			l.running = false
+			l.runners--
 			l.queueMu.Unlock()
 			return
 		}
@@ -138,7 +150,7 @@ func (l *Ledger) run() {
 		}
 		if len(ops) > 0 {
 			ctx, release := batchContext(ops)
-			l.execute(ctx, ops)
+			l.execute(ctx, ops, true)
 			release()
 			for _, o := range ops {
 				close(o.done)
@@ -170,9 +182,10 @@ func batchContext(ops []*job) (context.Context, func()) {
 	}
 }
 
-// execute runs ops, alone or combined, and sets their results.
-func (l *Ledger) execute(ctx context.Context, ops []*job) {
-	if len(ops) > 1 {
+// execute runs ops, combined (by a runner) or alone, and sets their
+// results.
+func (l *Ledger) execute(ctx context.Context, ops []*job, combined bool) {
+	if combined {
 		err := l.batchTx(ctx, ops)
 		if err == nil {
 			return
@@ -193,6 +206,8 @@ func (l *Ledger) execute(ctx context.Context, ops []*job) {
 		case opSettle:
 			o.err = l.settleTx(ctx, o.r, o.actual)
 		}
+		// The runners' copies of these counters are now out of date.
+		l.hot.forget(counterIDs(o.r.targets), false, time.Now())
 	}
 }
 
@@ -200,11 +215,33 @@ func (l *Ledger) execute(ctx context.Context, ops []*job) {
 var errPeek = errors.New("budget: peek")
 
 // batchTx runs ops in one transaction: it deletes the hold records of the
-// settlements, locks and reads every counter the operations touch (at once
-// on a [persist.Batcher], else one by one in lock order), applies the
-// operations one by one in memory, then inserts the admitted reservations'
-// hold records and writes the counters that changed.
+// settlements and inserts those of the reservations, locks and reads every
+// counter the operations touch (at once on a [persist.Batcher], else one by
+// one in lock order), applies the operations one by one in memory, deletes
+// the hold records of denied reservations, and writes the counters that
+// changed.
+//
+// On a Batcher the combining runners first try the counters as their own
+// last batch committed them (see hot.go), and run the batch again under
+// lock if that copy proves out of date or a decision needs the stored
+// counters.
 func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
+	err := l.batchTxOnce(ctx, ops, true)
+	if errors.Is(err, errStale) || errors.Is(err, errUnverified) {
+		err = l.batchTxOnce(ctx, ops, false)
+	}
+	return err
+}
+
+// errStale ends an attempt on remembered counters that were written since;
+// errUnverified one that reached a decision only the stored counters may
+// make. Either rolls the attempt back, and the batch runs again under lock.
+var (
+	errStale      = errors.New("budget: remembered counters are out of date")
+	errUnverified = errors.New("budget: decision needs the stored counters")
+)
+
+func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error {
 	var all []target
 	seen := map[string]bool{}
 	for _, o := range ops {
@@ -218,7 +255,10 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 	order := lockOrder(all)
 	ids := counterIDs(all)
 	now := l.cfg.clock().Unix()
-	return l.db.Tx(ctx, func(tx persist.Tx) error {
+	var held bool                  // l.writeMu, from the counters' locked section until after the commit
+	var written map[string]*locked // the counters as committed
+	err := l.db.Tx(ctx, func(tx persist.Tx) error {
+		written = nil
 		for _, o := range ops {
 			o.statuses, o.denied, o.noop, o.err = nil, false, false, nil
 		}
@@ -230,24 +270,46 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 		if err != nil {
 			return err
 		}
-		// Settlements first delete their hold records, which no other
-		// operation touches, before any counter is locked.
+		// Settlements delete their hold records, and reservations insert
+		// theirs, before any counter is locked: no other operation touches
+		// them. A denied reservation's record is deleted again under the
+		// locks, which costs a round trip only when there are denials.
 		if err := deleteHolds(ctx, hs, ops); err != nil {
+			return err
+		}
+		if err := insertHolds(ctx, hs, ops); err != nil {
 			return err
 		}
 		cb, batched := cs.(persist.Batcher)
 		if batched {
-			state, err := l.lockAll(ctx, cb, ids)
-			if err != nil {
-				return err
+			if !held {
+				l.writeMu.Lock()
+				held = true
+			}
+			var state map[string]*locked
+			if useHot {
+				state = l.hot.states(ids)
+			}
+			fromHot := state != nil
+			if !fromHot {
+				if state, err = l.lockAll(ctx, cb, ids); err != nil {
+					return err
+				}
 			}
 			for _, st := range state {
 				st.c.reclaim(now)
 			}
-			if err := l.apply(ctx, hs, ops, state, now); err != nil {
+			if err := l.apply(ctx, hs, ops, state, now, !fromHot); err != nil {
 				return err
 			}
-			return l.writeAll(ctx, cb, ids, state)
+			if err := l.writeAll(ctx, cb, ids, state); err != nil {
+				if fromHot && errors.Is(err, persist.ErrConflict) {
+					return errStale
+				}
+				return err
+			}
+			written = state
+			return nil
 		}
 		state := make(map[string]*locked, len(all))
 		for _, i := range order {
@@ -270,7 +332,7 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 			st.c.reclaim(now)
 			state[id] = st
 		}
-		if err := l.apply(ctx, hs, ops, state, now); err != nil {
+		if err := l.apply(ctx, hs, ops, state, now, true); err != nil {
 			return err
 		}
 		for _, i := range order {
@@ -291,6 +353,18 @@ func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 		}
 		return nil
 	})
+	if held {
+		switch {
+		case err == nil && written != nil:
+			l.hot.remember(written, time.Now())
+		case errors.Is(err, errStale):
+			l.hot.forget(ids, true, time.Now())
+		case err != nil:
+			l.hot.forget(ids, false, time.Now())
+		}
+		l.writeMu.Unlock()
+	}
+	return err
 }
 
 // deleteHolds deletes the hold records of the settlements among ops, and
@@ -327,11 +401,42 @@ func deleteHolds(ctx context.Context, hs persist.Store, ops []*job) error {
 	return nil
 }
 
-// apply runs ops one after another on the locked counters in state, in
-// memory, and inserts the hold records of the admitted reservations (and
-// puts back those of failed settlements).
-func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64) error {
+// insertHolds inserts the hold records of the reservations among ops.
+func insertHolds(ctx context.Context, hs persist.Store, ops []*job) error {
 	var holds []persist.Record
+	for _, o := range ops {
+		if o.kind == opReserve {
+			holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+		}
+	}
+	return putBackHolds(ctx, hs, holds)
+}
+
+// putBackHolds inserts hold records, none of which may exist yet.
+func putBackHolds(ctx context.Context, hs persist.Store, holds []persist.Record) error {
+	if len(holds) == 0 {
+		return nil
+	}
+	res, err := hs.InsertMany(ctx, holds)
+	if err != nil {
+		return err
+	}
+	if res.Inserted != len(holds) {
+		return fmt.Errorf("budget: %d of %d hold records already existed", len(holds)-res.Inserted, len(holds))
+	}
+	return nil
+}
+
+// apply runs ops one after another on the locked counters in state, in
+// memory; then it deletes the hold records of the denied reservations and
+// puts back those of failed settlements.
+//
+// Unless trusted (state was read under lock), a denial or a failed
+// settlement ends it with errUnverified: an out-of-date copy could cause
+// either without any write that would reveal it.
+func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64, trusted bool) error {
+	var holds []persist.Record
+	var denied []string
 	for _, o := range ops {
 		switch o.kind {
 		case opReserve:
@@ -341,6 +446,10 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 				o.denied = o.denied || o.statuses[i].Exceeded
 			}
 			if o.denied {
+				if !trusted {
+					return errUnverified
+				}
+				denied = append(denied, o.r.id)
 				continue
 			}
 			for _, t := range o.r.targets {
@@ -348,7 +457,6 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 				st.c.hold(o.r.exp, o.r.estimate, now)
 				st.changed = true
 			}
-			holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
 		case opSettle:
 			if o.noop {
 				continue
@@ -360,6 +468,9 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 				}
 			}
 			if o.err != nil {
+				if !trusted {
+					return errUnverified
+				}
 				// Put back the record the settlement deleted.
 				holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
 				continue
@@ -373,13 +484,25 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 		}
 	}
 
-	if len(holds) > 0 {
-		res, err := hs.InsertMany(ctx, holds)
-		if err != nil {
+	if err := deleteRecords(ctx, hs, denied); err != nil {
+		return err
+	}
+	return putBackHolds(ctx, hs, holds)
+}
+
+// deleteRecords deletes the records ids of hs, in one round trip on a
+// [persist.Batcher].
+func deleteRecords(ctx context.Context, hs persist.Store, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if hb, ok := hs.(persist.Batcher); ok {
+		_, err := hb.DeleteMany(ctx, ids)
+		return err
+	}
+	for _, id := range ids {
+		if _, err := hs.Delete(ctx, id); err != nil {
 			return err
-		}
-		if res.Inserted != len(holds) {
-			return fmt.Errorf("budget: %d of %d hold records already existed", len(holds)-res.Inserted, len(holds))
 		}
 	}
 	return nil

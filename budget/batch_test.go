@@ -168,3 +168,68 @@ func counterRevisions(t *testing.T, db persist.DB, want map[string]int64) {
 		}
 	}
 }
+
+// TestCombinedCopyOutOfDate has a second ledger on the same database (as
+// another process would be) change a counter behind the combining runner's
+// copy of it, both ways: the copy says the estimate fits when it does not,
+// and says it does not when it does. Either way the decision must be the
+// one the stored counter gives.
+func TestCombinedCopyOutOfDate(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := mustOpen(t, url)
+		l1, l2 := mustLedger(t, db, nil), mustLedger(t, db, nil)
+		mustSet(t, l1, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "10")})
+		org := budget.Scopes{Org: "acme"}
+		reserve := func(est string) (*budget.Reservation, error) {
+			return l1.Reserve(ctx, budget.Request{Scopes: org, Estimate: m(t, est)})
+		}
+		reserved := func(want string) {
+			t.Helper()
+			if u := usage(t, l1, acme, budget.Daily); u.Reserved != m(t, want) {
+				t.Fatalf("reserved %v, want %s", u.Reserved, want)
+			}
+		}
+
+		other := mustReserve(t, l2, org, m(t, "5"))
+		// From here on every l1 operation goes through its runner.
+		if errs := lineUp(t, l1, func() error { _, err := reserve("4"); return err }); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		reserved("9")
+		if n := budget.Remembered(l1); n != 1 {
+			t.Fatalf("runner remembers %d counters, want 1", n)
+		}
+
+		// The copy says 9 of 10 are held; the store says 4.
+		if err := other.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reserve("3"); err != nil {
+			t.Fatalf("Reserve 3 with 4 of 10 held: %v", err)
+		}
+		reserved("7")
+
+		// The copy says 7 are held; the store says 10.
+		mustReserve(t, l2, org, m(t, "3"))
+		_, err := reserve("2")
+		var ee *budget.ExceededError
+		if !errors.As(err, &ee) {
+			t.Fatalf("Reserve 2 with 10 of 10 held: err=%v, want ErrExceeded", err)
+		}
+		if rem, _ := ee.Decision.Remaining(budget.Org); rem != 0 {
+			t.Errorf("decision: remaining %v, want 0 (the stored counter's)", rem)
+		}
+		reserved("10")
+		if n := budget.Remembered(l1); n != 0 {
+			t.Errorf("runner still remembers %d counters after finding one out of date", n)
+		}
+		hs, err := db.Store("budget_holds")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := hs.Count(ctx); err != nil || n != 3 {
+			t.Errorf("hold records=%d, %v, want 3 (the denied attempt's rolled back)", n, err)
+		}
+	})
+}

@@ -17,3 +17,17 @@ func HoldCombiner(l *Ledger) (queued func() int, release func()) {
 	}
 	return queued, func() { close(gate) }
 }
+
+// Remembered returns how many counters l's combining runners hold copies
+// of (see hot.go).
+func Remembered(l *Ledger) int {
+	l.hot.mu.Lock()
+	defer l.hot.mu.Unlock()
+	n := 0
+	for _, e := range l.hot.m {
+		if e.c != nil {
+			n++
+		}
+	}
+	return n
+}

@@ -43,8 +43,14 @@ type Ledger struct {
 	// The combiner's queue (see batch.go).
 	queueMu sync.Mutex
 	queue   []*job
-	running bool // a combining runner is active
-	direct  int  // operations running in their own transactions
+	runners int // combining runners active
+	direct  int // operations running in their own transactions
+
+	// writeMu orders the combining runners' locked sections, from reading
+	// the counters to committing them, so each starts from what the one
+	// before committed (see hot.go).
+	writeMu sync.Mutex
+	hot     hotCounters
 
 	maxDirect   int    // maxDirect, or 0 in tests of combining
 	beforeBatch func() // nil, or a test's gate

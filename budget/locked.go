@@ -58,8 +58,10 @@ func (l *Ledger) lockAll(ctx context.Context, cb persist.Batcher, ids []string) 
 }
 
 // writeAll writes the changed counters of state in one round trip, each on
-// condition that it is still at the revision it was locked at, so that a
-// write the lock somehow failed to exclude is reported rather than lost.
+// condition that it is still at the revision it was read at, so that a
+// write the lock somehow failed to exclude is reported rather than lost,
+// and sets their new revisions in state. A counter not at its revision
+// fails the write with an error matching [persist.ErrConflict].
 func (l *Ledger) writeAll(ctx context.Context, cb persist.Batcher, ids []string, state map[string]*locked) error {
 	recs := make([]persist.Record, 0, len(ids))
 	for _, id := range ids {
@@ -76,9 +78,15 @@ func (l *Ledger) writeAll(ctx context.Context, cb persist.Batcher, ids []string,
 	if len(recs) == 0 {
 		return nil
 	}
-	_, err := cb.PutMany(ctx, recs)
+	out, err := cb.PutMany(ctx, recs)
 	if errors.Is(err, persist.ErrConflict) {
-		return fmt.Errorf("budget: counters changed while locked: %w", err)
+		return fmt.Errorf("budget: counters changed since they were read: %w", err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	for i, rec := range out {
+		state[recs[i].ID].rev = rec.Revision
+	}
+	return nil
 }

@@ -1,0 +1,98 @@
+package budget
+
+import (
+	"maps"
+	"sync"
+	"time"
+)
+
+// A combining runner remembers each counter as its own last transaction
+// committed it, with the revision it was stored at. The next batch applies
+// its operations to that copy and writes the counters back on condition
+// that they are still at that revision, instead of first reading them
+// under lock: on a hot budget the row then stays locked for the write and
+// the commit only, one round trip fewer. Correctness never rests on the
+// copy: the revision condition makes the write a compare-and-swap against
+// what is stored, and revisions only grow, so a write computed from an
+// outdated copy fails with a conflict and the batch runs again from the
+// stored counters, under lock. Only the combining runners use the copies,
+// one locked section at a time (Ledger.writeMu), and only a write that
+// committed updates them.
+//
+// Decisions that an outdated copy could get wrong without writing anything
+// (a denial, an overflow) are never taken from a copy: such a batch runs
+// again under lock. A counter that another process or a direct operation
+// wrote since is not copied again for hotBackoff, so a budget shared by
+// busy processes does not pay for a failed attempt every batch.
+
+// hotBackoff is how long a counter found written by someone else is read
+// under lock before it is copied again.
+const hotBackoff = time.Second
+
+// hotCounter is the remembered state of one counter.
+type hotCounter struct {
+	c   *counter // nil while backing off
+	rev int64
+	// until is when a counter that was backed off may be copied again
+	// (Unix nanoseconds).
+	until int64
+}
+
+// hotCounters is the combining runners' memory of counters. Its own mutex
+// guards the map; Ledger.writeMu orders the runners' use of it.
+type hotCounters struct {
+	mu sync.Mutex
+	m  map[string]hotCounter
+}
+
+// maxHot bounds the counters remembered; the map is cleared when it grows
+// past it, which costs each hot counter one locked read.
+const maxHot = 4096
+
+// states returns copies of the remembered counters ids, ready to be
+// changed, or nil unless every one of them is remembered.
+func (h *hotCounters) states(ids []string) map[string]*locked {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	state := make(map[string]*locked, len(ids))
+	for _, id := range ids {
+		e, ok := h.m[id]
+		if !ok || e.c == nil {
+			return nil
+		}
+		c := *e.c
+		c.Holds = maps.Clone(e.c.Holds)
+		state[id] = &locked{c: &c, rev: e.rev}
+	}
+	return state
+}
+
+// remember records the counters of state as committed at their revisions,
+// except those backing off.
+func (h *hotCounters) remember(state map[string]*locked, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil || len(h.m) >= maxHot {
+		h.m = make(map[string]hotCounter)
+	}
+	for id, st := range state {
+		if e, ok := h.m[id]; ok && e.c == nil && now.UnixNano() < e.until {
+			continue
+		}
+		h.m[id] = hotCounter{c: st.c, rev: st.rev}
+	}
+}
+
+// forget drops the counters ids; with backoff they are not remembered
+// again for hotBackoff.
+func (h *hotCounters) forget(ids []string, backoff bool, now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, id := range ids {
+		if backoff && h.m != nil {
+			h.m[id] = hotCounter{until: now.Add(hotBackoff).UnixNano()}
+		} else {
+			delete(h.m, id)
+		}
+	}
+}
