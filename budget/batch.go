@@ -34,9 +34,11 @@ import (
 //
 // Up to maxRunners runners take batches from the queue. A batch's
 // transaction first writes the hold records, which no other transaction
-// touches, and only then locks the counters; a second runner does that
-// part while the first holds the locks, so the locks pass from one batch
-// to the next without waiting for those round trips.
+// touches, and only then turns to the counters, starting from the copies
+// its Ledger last committed (hot.go): the counter rows stay locked for one
+// write and the commit. A second runner writes its hold records while the
+// first holds the counters, so they pass from one batch to the next
+// without waiting for those round trips.
 
 // maxDirect is how many operations may run in their own transactions at
 // once before further ones queue to be combined.
@@ -89,7 +91,7 @@ func (l *Ledger) submit(ctx context.Context, o *job) *job {
 	if l.direct < l.maxDirect && l.runners == 0 {
 		l.direct++
 		l.queueMu.Unlock()
-		l.execute(ctx, []*job{o}, false)
+		l.execute(ctx, []*job{o})
 		l.queueMu.Lock()
 		l.direct--
 		l.queueMu.Unlock()
@@ -150,7 +152,7 @@ func (l *Ledger) run() {
 		}
 		if len(ops) > 0 {
 			ctx, release := batchContext(ops)
-			l.execute(ctx, ops, true)
+			l.execute(ctx, ops)
 			release()
 			for _, o := range ops {
 				close(o.done)
@@ -182,32 +184,28 @@ func batchContext(ops []*job) (context.Context, func()) {
 	}
 }
 
-// execute runs ops, combined (by a runner) or alone, and sets their
-// results.
-func (l *Ledger) execute(ctx context.Context, ops []*job, combined bool) {
-	if combined {
-		err := l.batchTx(ctx, ops)
-		if err == nil {
-			return
+// execute runs ops in one transaction and sets their results.
+func (l *Ledger) execute(ctx context.Context, ops []*job) {
+	err := l.batchTx(ctx, ops)
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, persist.ErrNotFound) {
+		for _, o := range ops {
+			o.err = err
 		}
-		if !errors.Is(err, persist.ErrNotFound) {
-			for _, o := range ops {
-				o.err = err
-			}
-			return
-		}
-		// A counter is missing (its table was cleared): run each alone,
-		// so each fails or recovers on its own.
+		return
+	}
+	// A counter is missing (its table was cleared): run each alone, so
+	// each fails or recovers on its own.
+	if len(ops) == 1 {
+		ops[0].err = err
+		return
 	}
 	for _, o := range ops {
-		switch o.kind {
-		case opReserve:
-			o.statuses, o.denied, o.err = l.reserveTx(ctx, o.r)
-		case opSettle:
-			o.err = l.settleTx(ctx, o.r, o.actual)
+		if err := l.batchTx(ctx, []*job{o}); err != nil {
+			o.err = err
 		}
-		// The runners' copies of these counters are now out of date.
-		l.hot.forget(counterIDs(o.r.targets), false, time.Now())
 	}
 }
 
@@ -255,7 +253,7 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 	order := lockOrder(all)
 	ids := counterIDs(all)
 	now := l.cfg.clock().Unix()
-	var held bool                  // l.writeMu, from the counters' locked section until after the commit
+	var unlock func()              // the counters' stripes, from their locked section until after the commit
 	var written map[string]*locked // the counters as committed
 	err := l.db.Tx(ctx, func(tx persist.Tx) error {
 		written = nil
@@ -282,9 +280,8 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		}
 		cb, batched := cs.(persist.Batcher)
 		if batched {
-			if !held {
-				l.writeMu.Lock()
-				held = true
+			if unlock == nil {
+				unlock = l.hot.lock(ids)
 			}
 			var state map[string]*locked
 			if useHot {
@@ -353,7 +350,7 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		}
 		return nil
 	})
-	if held {
+	if unlock != nil {
 		switch {
 		case err == nil && written != nil:
 			l.hot.remember(written, time.Now())
@@ -362,13 +359,17 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		case err != nil:
 			l.hot.forget(ids, false, time.Now())
 		}
-		l.writeMu.Unlock()
+		unlock()
 	}
 	return err
 }
 
 // deleteHolds deletes the hold records of the settlements among ops, and
-// marks as no-ops those already settled by an earlier attempt.
+// marks as no-ops those already settled by an earlier attempt. A missing
+// record means either that an earlier attempt whose outcome was unknown did
+// settle it, or that it expired long ago and was swept: the first is a
+// no-op; in the second the hold is gone from the counters too, and the
+// actual cost is still charged.
 func deleteHolds(ctx context.Context, hs persist.Store, ops []*job) error {
 	var ids []string
 	var settles []*job

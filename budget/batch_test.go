@@ -233,3 +233,55 @@ func TestCombinedCopyOutOfDate(t *testing.T) {
 		}
 	})
 }
+
+// TestCountersCleared clears the counters table under a ledger that
+// remembers its counter (known to exist, and copied by its runner): the
+// next operations recreate it rather than fail.
+func TestCountersCleared(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := mustOpen(t, url)
+		l := mustLedger(t, db, nil)
+		mustSet(t, l, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "10")})
+		org := budget.Scopes{Org: "acme"}
+		var r *budget.Reservation
+		errs := lineUp(t, l, func() (err error) {
+			r, err = l.Reserve(ctx, budget.Request{Scopes: org, Estimate: m(t, "4")})
+			return err
+		})
+		if errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		if err := r.Commit(ctx, m(t, "3")); err != nil {
+			t.Fatal(err)
+		}
+		if n := budget.Remembered(l); n != 1 {
+			t.Fatalf("remembers %d counters, want 1", n)
+		}
+		cs, err := db.Store("budget_counters")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.Clear(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Both find the counter missing and retry on their own, in either
+		// order; one fits.
+		errs = lineUp(t, l,
+			func() error { _, err := l.Reserve(ctx, budget.Request{Scopes: org, Estimate: m(t, "6")}); return err },
+			func() error { _, err := l.Reserve(ctx, budget.Request{Scopes: org, Estimate: m(t, "5")}); return err },
+		)
+		want := "6"
+		admitted, denied := errs[0], errs[1]
+		if errs[0] != nil {
+			want, admitted, denied = "5", errs[1], errs[0]
+		}
+		var ee *budget.ExceededError
+		if admitted != nil || !errors.As(denied, &ee) {
+			t.Errorf("Reserve 6 and 5 after the clear: errs %v, want one admitted and one ErrExceeded", errs)
+		}
+		if u := usage(t, l, acme, budget.Daily); u.Reserved != m(t, want) || u.Spent != 0 {
+			t.Errorf("reserved %v spent %v, want %s and 0 (the clear reset the period)", u.Reserved, u.Spent, want)
+		}
+	})
+}

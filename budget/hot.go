@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// A combining runner remembers each counter as its own last transaction
-// committed it, with the revision it was stored at. The next batch applies
+// A Ledger remembers each counter as its own last transaction committed
+// it, with the revision it was stored at. The next batch applies
 // its operations to that copy and writes the counters back on condition
 // that they are still at that revision, instead of first reading them
 // under lock: on a hot budget the row then stays locked for the write and
@@ -15,15 +15,18 @@ import (
 // copy: the revision condition makes the write a compare-and-swap against
 // what is stored, and revisions only grow, so a write computed from an
 // outdated copy fails with a conflict and the batch runs again from the
-// stored counters, under lock. Only the combining runners use the copies,
-// one locked section at a time (Ledger.writeMu), and only a write that
-// committed updates them.
+// stored counters, under lock. (They grow for as long as the counter
+// record exists: clearing the counters table under running Ledgers resets
+// every budget's spend, and with it this guarantee, until each Ledger
+// finds its copies out of date.) Transactions on the same counters use the
+// copies one locked section at a time (hotCounters.lock), and only a write
+// that committed updates them.
 //
 // Decisions that an outdated copy could get wrong without writing anything
 // (a denial, an overflow) are never taken from a copy: such a batch runs
-// again under lock. A counter that another process or a direct operation
-// wrote since is not copied again for hotBackoff, so a budget shared by
-// busy processes does not pay for a failed attempt every batch.
+// again under lock. A counter that another process wrote since is not
+// copied again for hotBackoff, so a budget shared by busy processes does
+// not pay for a failed attempt every batch.
 
 // hotBackoff is how long a counter found written by someone else is read
 // under lock before it is copied again.
@@ -38,11 +41,51 @@ type hotCounter struct {
 	until int64
 }
 
-// hotCounters is the combining runners' memory of counters. Its own mutex
-// guards the map; Ledger.writeMu orders the runners' use of it.
+// hotCounters is the memory of counters. Its own mutex guards the map;
+// the stripes order the transactions that use it, so that each starts from
+// what the one before it committed.
 type hotCounters struct {
 	mu sync.Mutex
 	m  map[string]hotCounter
+
+	stripes [hotStripes]sync.Mutex
+}
+
+// hotStripes is how many mutexes the counter ids hash to. Transactions on
+// counters of different stripes run their locked sections in parallel; on
+// one hot counter they take turns, as the row lock would make them anyway.
+const hotStripes = 64
+
+// lock takes the stripes of ids in ascending order, so that transactions
+// taking several cannot deadlock, and returns the function that releases
+// them.
+func (h *hotCounters) lock(ids []string) (unlock func()) {
+	var taken [hotStripes]bool
+	for _, id := range ids {
+		taken[stripe(id)] = true
+	}
+	for i := range taken {
+		if taken[i] {
+			h.stripes[i].Lock()
+		}
+	}
+	return func() {
+		for i := range taken {
+			if taken[i] {
+				h.stripes[i].Unlock()
+			}
+		}
+	}
+}
+
+// stripe hashes id (FNV-1a) to a stripe.
+func stripe(id string) int {
+	var x uint32 = 2166136261
+	for i := 0; i < len(id); i++ {
+		x ^= uint32(id[i])
+		x *= 16777619
+	}
+	return int(x % hotStripes)
 }
 
 // maxHot bounds the counters remembered; the map is cleared when it grows

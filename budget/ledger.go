@@ -46,11 +46,7 @@ type Ledger struct {
 	runners int // combining runners active
 	direct  int // operations running in their own transactions
 
-	// writeMu orders the combining runners' locked sections, from reading
-	// the counters to committing them, so each starts from what the one
-	// before committed (see hot.go).
-	writeMu sync.Mutex
-	hot     hotCounters
+	hot hotCounters // counters as this Ledger last committed them (see hot.go)
 
 	maxDirect   int    // maxDirect, or 0 in tests of combining
 	beforeBatch func() // nil, or a test's gate

@@ -3,16 +3,11 @@ package budget
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/persistkit/persist"
 )
-
-// errSettled aborts a settling transaction that finds the reservation
-// already settled.
-var errSettled = errors.New("budget: reservation already settled")
 
 // Reservation is budget held for one model call by [Ledger.Reserve]. Settle
 // it exactly once with [Reservation.Commit] or [Reservation.Release]; both
@@ -101,75 +96,6 @@ func (l *Ledger) settle(ctx context.Context, r *Reservation, actual Micros) erro
 	return l.submit(ctx, &job{kind: opSettle, r: r, actual: actual}).err
 }
 
-// settleTx deletes r's hold record and, if it was there, moves r's hold into
-// spend on each counter, in one transaction. A missing record means either
-// that an earlier attempt whose outcome was unknown did settle it, or that
-// it expired long ago and was swept: the first is a no-op; in the second
-// the hold is gone from the counters too, and actual is still charged.
-func (l *Ledger) settleTx(ctx context.Context, r *Reservation, actual Micros) error {
-	order := lockOrder(r.targets)
-	err := l.db.Tx(ctx, func(tx persist.Tx) error {
-		hs, err := tx.Store(l.cfg.holds)
-		if err != nil {
-			return err
-		}
-		cs, err := tx.Store(l.cfg.counters)
-		if err != nil {
-			return err
-		}
-		existed, err := hs.Delete(ctx, r.id)
-		if err != nil {
-			return err
-		}
-		if !existed && r.attempted {
-			return errSettled
-		}
-		now := l.cfg.clock().Unix()
-		if cb, ok := cs.(persist.Batcher); ok {
-			ids := counterIDs(r.targets)
-			state, err := l.lockAll(ctx, cb, ids)
-			if err != nil {
-				return err
-			}
-			for _, st := range state {
-				if _, err := st.c.Spent.Add(actual); err != nil {
-					return err
-				}
-			}
-			for _, t := range r.targets {
-				st := state[t.id]
-				st.c.unhold(r.exp, r.estimate, now)
-				st.c.reclaim(now)
-				st.c.Spent += actual
-				st.changed = true
-			}
-			return l.writeAll(ctx, cb, ids, state)
-		}
-		for _, i := range order {
-			_, err := cs.UpdateFunc(ctx, r.targets[i].id, func(cur persist.Record) (json.RawMessage, error) {
-				c, err := decodeCounter(l.cfg.counters, cur)
-				if err != nil {
-					return nil, err
-				}
-				c.unhold(r.exp, r.estimate, now)
-				c.reclaim(now)
-				if c.Spent, err = c.Spent.Add(actual); err != nil {
-					return nil, err
-				}
-				return c.encode()
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errSettled) {
-		return nil
-	}
-	return err
-}
-
 // charge adds actual to the spend of every budget of scopes, in the periods
 // in force at "at", without any check: it settles a fail-open reservation,
 // which held nothing.
@@ -188,6 +114,8 @@ func (l *Ledger) charge(ctx context.Context, scopes []Scope, at time.Time, actua
 		return err
 	}
 	order := lockOrder(targets)
+	// Written outside batchTx, the remembered copies are out of date.
+	defer l.hot.forget(counterIDs(targets), false, time.Now())
 	return l.db.Tx(ctx, func(tx persist.Tx) error {
 		cs, err := tx.Store(l.cfg.counters)
 		if err != nil {

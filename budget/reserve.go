@@ -10,9 +10,6 @@ import (
 	"github.com/persistkit/persist/internal/ident"
 )
 
-// errDenied aborts the reserving transaction, which rolls it back.
-var errDenied = errors.New("budget: denied")
-
 // holdDoc is the record of one reservation in the holds table. It exists
 // from Reserve to Commit or Release, which delete it in the same
 // transaction that settles the counters: whether it is still there says
@@ -109,90 +106,4 @@ func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now t
 		r.decision.finish()
 		return r, nil
 	}
-}
-
-// reserveTx runs one reservation in a transaction of its own: insert the
-// hold record, then lock the counters (all at once on a [persist.Batcher],
-// else each in lock order), check the estimate fits and add the hold. On a
-// denial it reports every budget's status and rolls back.
-func (l *Ledger) reserveTx(ctx context.Context, r *Reservation) (statuses []Status, denied bool, err error) {
-	targets, est := r.targets, r.estimate
-	order := lockOrder(targets)
-	ids := counterIDs(targets)
-	now := l.cfg.clock().Unix()
-	err = l.db.Tx(ctx, func(tx persist.Tx) error {
-		statuses, denied = make([]Status, len(targets)), false
-		hs, err := tx.Store(l.cfg.holds)
-		if err != nil {
-			return err
-		}
-		cs, err := tx.Store(l.cfg.counters)
-		if err != nil {
-			return err
-		}
-		// The hold record goes first: it touches no shared row, so it
-		// does not lengthen the time the counters stay locked.
-		if _, err := hs.Insert(ctx, persist.Record{ID: r.id, Data: r.hold}); err != nil {
-			return err
-		}
-		if cb, ok := cs.(persist.Batcher); ok {
-			state, err := l.lockAll(ctx, cb, ids)
-			if err != nil {
-				return err
-			}
-			for _, st := range state {
-				st.c.reclaim(now)
-			}
-			for i, t := range targets {
-				statuses[i] = t.status(state[t.id].c, now, est)
-				denied = denied || statuses[i].Exceeded
-			}
-			if denied {
-				return errDenied
-			}
-			for _, t := range targets {
-				st := state[t.id]
-				st.c.hold(r.exp, est, now)
-				st.changed = true
-			}
-			return l.writeAll(ctx, cb, ids, state)
-		}
-		for n, i := range order {
-			t := targets[i]
-			_, err := cs.UpdateFunc(ctx, t.id, func(cur persist.Record) (json.RawMessage, error) {
-				c, err := decodeCounter(l.cfg.counters, cur)
-				if err != nil {
-					return nil, err
-				}
-				c.reclaim(now)
-				statuses[i] = t.status(c, now, est)
-				if statuses[i].Exceeded {
-					return nil, errDenied
-				}
-				c.hold(r.exp, est, now)
-				return c.encode()
-			})
-			if errors.Is(err, errDenied) {
-				denied = true
-				// Report the counters not yet reached as well, read in
-				// the same transaction.
-				for _, j := range order[n+1:] {
-					c, err := l.readCounter(ctx, cs, targets[j])
-					if err != nil {
-						return err
-					}
-					statuses[j] = targets[j].status(c, now, est)
-				}
-				return errDenied
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if denied && errors.Is(err, errDenied) {
-		return statuses, true, nil
-	}
-	return statuses, false, err
 }
