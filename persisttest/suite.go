@@ -108,6 +108,19 @@ type openFunc = func(t *testing.T) persist.DB
 //     change nothing; after Close all three are ErrClosed; with a cancelled
 //     context they match context.Canceled and write nothing; concurrent
 //     read-modify-write PutMany loops lose no successful write.
+//   - Applier, skipped for a DB that does not implement [persist.Applier]:
+//     inserts, puts (with and without a revision) and deletes across two
+//     tables apply together and return the records as stored, in order (a
+//     zero Record for a delete); a table is created on first use; no writes
+//     is no error; an insert of an existing id or a stale revision is
+//     ErrConflict and a delete of a missing id ErrNotFound, each naming op
+//     "apply", the table and the id, and nothing at all is written, wherever
+//     the failing write stands; bad table names, ids, data, ops and
+//     revisions, and one id twice in a table, are ErrInvalid and write
+//     nothing, while one id in two tables is two records; a cancelled
+//     context writes nothing; after Close it is ErrClosed; concurrent
+//     read-modify-write loops that increment a counter and log each
+//     increment in another table lose no increment and log none twice.
 //   - Concurrency: 50 goroutines each making 100 UpdateFunc increments of one
 //     counter end at exactly 5000 (revision 5001; with -short, 10 making 20);
 //     concurrent Puts to distinct ids are all stored; of concurrent Inserts
@@ -145,6 +158,7 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("ReplaceAll", func(t *testing.T) { testReplaceAll(t, open) })
 	t.Run("Batcher", func(t *testing.T) { testBatcher(t, open) })
+	t.Run("Applier", func(t *testing.T) { testApplier(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
 	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })

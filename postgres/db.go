@@ -33,6 +33,8 @@ type DB struct {
 	mu     sync.Mutex
 	tables map[string]*table
 	meta   string // quoted schema.persist_meta
+
+	applySQL sync.Map // Apply's statement by its tables' names, comma-separated
 }
 
 var _ persist.DB = (*DB)(nil)

@@ -1,0 +1,260 @@
+package persisttest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/persistkit/persist"
+)
+
+// applier returns db as a persist.Applier, skipping the test when the DB
+// does not implement that optional interface.
+func applier(t *testing.T, db persist.DB) persist.Applier {
+	t.Helper()
+	a, ok := db.(persist.Applier)
+	if !ok {
+		t.Skip("DB does not implement persist.Applier")
+	}
+	return a
+}
+
+func write(table string, op persist.WriteOp, id, data string, rev int64) persist.Write {
+	w := persist.Write{Table: table, Op: op, Record: persist.Record{ID: id, Revision: rev}}
+	if data != "" {
+		w.Record.Data = json.RawMessage(data)
+	}
+	return w
+}
+
+func testApplier(t *testing.T, open openFunc) {
+	// twoTables opens a DB with tables a (records x and y) and b (empty).
+	twoTables := func(t *testing.T) (persist.DB, persist.Applier, persist.Store, persist.Store, map[string]persist.Record) {
+		t.Helper()
+		db, a := openStore(t, open, "a")
+		ap := applier(t, db)
+		b := mustStore(t, db, "b")
+		return db, ap, a, b, seed(t, a, "x", "y")
+	}
+
+	t.Run("AcrossTables", func(t *testing.T) {
+		_, ap, a, b, old := twoTables(t)
+		got, err := ap.Apply(t.Context(),
+			write("a", persist.WriteInsert, "new", `{"n":1}`, 0),
+			write("a", persist.WritePut, "x", `{"n":2}`, old["x"].Revision),
+			write("a", persist.WriteDelete, "y", "", 0),
+			write("b", persist.WritePut, "z", `{"n":3}`, 0),
+			write("b", persist.WriteInsert, "w", `{"n":4}`, 0),
+		)
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if len(got) != 5 {
+			t.Fatalf("Apply returned %d records, want 5", len(got))
+		}
+		for i, want := range []struct {
+			id, data string
+			rev      int64
+		}{{"new", `{"n":1}`, 1}, {"x", `{"n":2}`, old["x"].Revision + 1}, {}, {"z", `{"n":3}`, 1}, {"w", `{"n":4}`, 1}} {
+			if want.id == "" {
+				if got[i].ID != "" || got[i].Revision != 0 {
+					t.Errorf("Apply[%d] (a delete)=%+v, want a zero Record", i, got[i])
+				}
+				continue
+			}
+			if got[i].ID != want.id || got[i].Revision != want.rev {
+				t.Errorf("Apply[%d]: id %q revision %d, want %q and %d", i, got[i].ID, got[i].Revision, want.id, want.rev)
+			}
+			wantData(t, got[i].Data, want.data)
+			wantTimes(t, got[i])
+		}
+		wantRecord(t, mustGet(t, a, "x"), got[1])
+		wantRecord(t, mustGet(t, a, "new"), got[0])
+		wantMissing(t, a, "y")
+		wantRecord(t, mustGet(t, b, "z"), got[3])
+		wantRecord(t, mustGet(t, b, "w"), got[4])
+		if !got[1].Created.Equal(old["x"].Created) {
+			t.Errorf("x: Created=%v after a put, want %v kept", got[1].Created, old["x"].Created)
+		}
+	})
+
+	t.Run("CreatesTables", func(t *testing.T) {
+		db := open(t)
+		ap := applier(t, db)
+		if _, err := ap.Apply(t.Context(), write("fresh", persist.WritePut, "k", `{}`, 0)); err != nil {
+			t.Fatalf("Apply to a new table: %v", err)
+		}
+		mustGet(t, mustStore(t, db, "fresh"), "k")
+	})
+
+	t.Run("Empty", func(t *testing.T) {
+		_, ap, a, _, _ := twoTables(t)
+		before := snapshot(t, a)
+		got, err := ap.Apply(t.Context())
+		if err != nil || len(got) != 0 {
+			t.Errorf("Apply()=%v, %v; want no records and no error", got, err)
+		}
+		wantUnchanged(t, a, before)
+	})
+
+	// Each failing precondition, next to writes that would succeed on
+	// their own: nothing at all is written.
+	preconditions := []struct {
+		name      string
+		bad       func(old map[string]persist.Record) persist.Write
+		target    error
+		table, id string
+	}{
+		{"InsertExisting", func(map[string]persist.Record) persist.Write {
+			return write("a", persist.WriteInsert, "x", `{"dup":true}`, 0)
+		}, persist.ErrConflict, "a", "x"},
+		{"StaleRevision", func(old map[string]persist.Record) persist.Write {
+			return write("a", persist.WritePut, "x", `{"stale":true}`, old["x"].Revision+1)
+		}, persist.ErrConflict, "a", "x"},
+		{"RevisionOfMissing", func(map[string]persist.Record) persist.Write {
+			return write("a", persist.WritePut, "nope", `{}`, 1)
+		}, persist.ErrConflict, "a", "nope"},
+		{"DeleteMissing", func(map[string]persist.Record) persist.Write {
+			return write("a", persist.WriteDelete, "nope", "", 0)
+		}, persist.ErrNotFound, "a", "nope"},
+	}
+	for _, tc := range preconditions {
+		t.Run("Precondition/"+tc.name, func(t *testing.T) {
+			_, ap, a, b, old := twoTables(t)
+			mustPut(t, b, "keep", `{"k":1}`)
+			beforeA, beforeB := snapshot(t, a), snapshot(t, b)
+			for _, last := range []bool{false, true} {
+				ws := []persist.Write{
+					write("b", persist.WritePut, "keep", `{"k":2}`, 0),
+					write("b", persist.WriteInsert, "added", `{}`, 0),
+					write("a", persist.WriteDelete, "y", "", 0),
+				}
+				if last {
+					ws = append(ws, tc.bad(old))
+				} else {
+					ws = append([]persist.Write{tc.bad(old)}, ws...)
+				}
+				got, err := ap.Apply(t.Context(), ws...)
+				if got != nil {
+					t.Errorf("Apply returned records %v with error %v, want none", got, err)
+				}
+				wantOpErr(t, err, tc.target, "apply", tc.table, tc.id)
+				wantUnchanged(t, a, beforeA)
+				wantUnchanged(t, b, beforeB)
+			}
+		})
+	}
+
+	t.Run("Invalid", func(t *testing.T) {
+		_, ap, a, b, _ := twoTables(t)
+		beforeA, beforeB := snapshot(t, a), snapshot(t, b)
+		for name, bad := range map[string]persist.Write{
+			"Table":         write("Bad-Name", persist.WritePut, "k", `{}`, 0),
+			"ReservedTable": write("persist_meta", persist.WritePut, "k", `{}`, 0),
+			"EmptyID":       write("a", persist.WritePut, "", `{}`, 0),
+			"ControlID":     write("a", persist.WriteInsert, "a\x00b", `{}`, 0),
+			"NotObject":     write("a", persist.WritePut, "k", `[1]`, 0),
+			"NotJSON":       write("a", persist.WriteInsert, "k", `{"a":`, 0),
+			"NoData":        {Table: "a", Op: persist.WritePut, Record: persist.Record{ID: "k"}},
+			"Op":            write("a", persist.WriteOp(99), "k", `{}`, 0),
+			"NoOp":          write("a", 0, "k", `{}`, 0),
+			"Revision":      write("a", persist.WritePut, "x", `{}`, -1),
+		} {
+			_, err := ap.Apply(t.Context(), write("b", persist.WritePut, "ok", `{}`, 0), bad)
+			if !errors.Is(err, persist.ErrInvalid) {
+				t.Errorf("%s: err=%v, want ErrInvalid", name, err)
+			}
+		}
+		_, err := ap.Apply(t.Context(),
+			write("b", persist.WritePut, "twice", `{}`, 0),
+			write("b", persist.WriteDelete, "twice", "", 0))
+		wantOpErr(t, err, persist.ErrInvalid, "apply", "b", "twice")
+		// The same id in two tables is two records.
+		if _, err := ap.Apply(t.Context(),
+			write("a", persist.WritePut, "same", `{}`, 0),
+			write("b", persist.WritePut, "same", `{}`, 0)); err != nil {
+			t.Fatalf("Apply of one id in two tables: %v", err)
+		}
+		wantCount(t, a, int64(len(beforeA)+1))
+		wantCount(t, b, int64(len(beforeB)+1))
+	})
+
+	t.Run("Canceled", func(t *testing.T) {
+		_, ap, a, _, _ := twoTables(t)
+		before := snapshot(t, a)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, err := ap.Apply(ctx, write("a", persist.WritePut, "z", `{}`, 0))
+		wantErr(t, err, context.Canceled)
+		wantUnchanged(t, a, before)
+	})
+
+	t.Run("Closed", func(t *testing.T) {
+		db, ap, _, _, _ := twoTables(t)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ap.Apply(t.Context(), write("a", persist.WritePut, "z", `{}`, 0))
+		wantErr(t, err, persist.ErrClosed)
+	})
+
+	t.Run("ConcurrentReadModifyWrite", func(t *testing.T) {
+		// Workers increment one counter and log each increment as a
+		// record of its own, both in one Apply conditional on the
+		// counter's revision: no increment is lost and none is logged
+		// without being counted.
+		db, ap, a, b, _ := twoTables(t)
+		_ = db
+		mustPut(t, a, "c", `{"n":0}`)
+		workers, increments := 8, 25
+		if testing.Short() {
+			workers, increments = 4, 10
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		done := 0
+		for w := range workers {
+			wg.Go(func() {
+				for i := 0; i < increments; {
+					cur, err := a.Get(t.Context(), "c")
+					if err != nil {
+						t.Errorf("Get: %v", err)
+						return
+					}
+					next, err := increment(cur)
+					if err != nil {
+						t.Errorf("increment: %v", err)
+						return
+					}
+					_, err = ap.Apply(t.Context(),
+						persist.Write{Table: "a", Op: persist.WritePut, Record: persist.Record{ID: "c", Data: next, Revision: cur.Revision}},
+						write("b", persist.WriteInsert, fmt.Sprintf("w%d-%d", w, i), string(next), 0))
+					switch {
+					case errors.Is(err, persist.ErrConflict):
+						continue // lost the race: read again
+					case err != nil:
+						t.Errorf("Apply: %v", err)
+						return
+					}
+					i++
+					mu.Lock()
+					done++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		n, err := numberAt(mustGet(t, a, "c").Data, "n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.String() != strconv.Itoa(done) || done != workers*increments {
+			t.Errorf("counter=%s after %d successful increments, want %d", n, done, workers*increments)
+		}
+		wantCount(t, b, int64(done))
+	})
+}
