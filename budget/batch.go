@@ -6,49 +6,45 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/persistkit/persist"
 )
 
-// Under contention, reservations and settlements in one process are
-// combined into shared transactions (group commit). On a hot budget every
-// operation must lock the same counter row, and each transaction holds that
-// lock through its commit; combining the operations that queue up meanwhile
-// into one transaction takes the lock and pays the commit once for all of
-// them. Inside the transaction the operations apply one after another, in
-// arrival order, to the locked counters, exactly as if each had its own
-// transaction: a denied reservation changes nothing, and every decision
-// sees the effect of the ones before it.
+// Reservations and settlements in one process are combined into shared
+// transactions (group commit). On a hot budget every operation must lock
+// the same counter row, and each transaction holds that lock through its
+// commit; combining the operations that queue up meanwhile into one
+// transaction takes the lock and pays the commit once for all of them.
+// Inside the transaction the operations apply one after another, in arrival
+// order, to the counters, exactly as if each had its own transaction: a
+// denied reservation changes nothing, and every decision sees the effect of
+// the ones before it.
 //
-// Without contention an operation runs at once in its own transaction, in
-// the caller's goroutine: up to maxDirect may do so concurrently, which
-// keeps the parts of their transactions that touch no shared row parallel.
-// Operations beyond that queue for the combining runners, and so does
-// every operation that arrives while a runner is active: then the rows are
-// contended, and a transaction of one operation would only take turns at
-// the row locks with the runners' transactions of many (measured on one hot
-// budget on PostgreSQL: about 1.4 times the throughput of letting such
-// operations run alone).
-//
-// Up to maxRunners runners take batches from the queue. A batch's
-// transaction first writes the hold records, which no other transaction
-// touches, and only then turns to the counters, starting from the copies
-// its Ledger last committed (hot.go): the counter rows stay locked for one
-// write and the commit. A second runner writes its hold records while the
-// first holds the counters, so they pass from one batch to the next
-// without waiting for those round trips.
+// Operations are combined per lane: the lane of an operation is chosen by
+// its first counter (the organization's, where it has one), so operations
+// on one hot budget meet in one lane. An operation that finds its lane idle
+// runs at once, in its caller's goroutine, as the lane's leader. One that
+// finds it busy queues; when the leader's transaction ends, it hands the
+// lane to the first operation still queued, which runs everything queued by
+// then as one batch. No goroutine is started, an uncontended operation
+// waits for nothing, and under load each lane has exactly one transaction
+// in flight, which carries everything that arrived during the one before.
 
-// maxDirect is how many operations may run in their own transactions at
-// once before further ones queue to be combined.
-const maxDirect = 2
-
-// maxRunners is how many combining runners may run at once.
-const maxRunners = 2
+// lanes is how many lanes a Ledger has.
+const lanes = 64
 
 // maxBatch bounds the operations in one transaction.
 const maxBatch = 64
+
+// lane is where operations on the same hot counters meet.
+type lane struct {
+	mu    sync.Mutex
+	busy  bool // a leader is running a batch
+	queue []*job
+}
 
 type opKind uint8
 
@@ -57,108 +53,116 @@ const (
 	opSettle
 )
 
-// job states: queued, taken by a runner, or abandoned by its caller.
+// job states: queued, taken by a leader (or become one), or abandoned by
+// its caller.
 const (
 	opQueued int32 = iota
 	opTaken
 	opAbandoned
 )
 
-// job is one reservation or settlement waiting for, or done by, a runner.
+// job is one reservation or settlement waiting for, or done by, a leader.
 type job struct {
 	kind   opKind
 	r      *Reservation
 	actual Micros // opSettle
 
-	ctx   context.Context
-	state atomic.Int32
-	done  chan struct{}
+	ctx     context.Context
+	state   atomic.Int32
+	done    chan struct{} // closed when another leader ran the job
+	promote chan struct{} // the job is to lead its lane
 
-	// Results, written by the runner before done is closed.
+	// Results, written by the leader before done is closed.
 	statuses []Status // opReserve
 	denied   bool     // opReserve
 	noop     bool     // opSettle: settled before
 	err      error
 }
 
-// submit queues o and waits for its outcome. If ctx ends before a runner
-// takes o, o is abandoned and fails with the context's error; once taken, o
-// runs to completion and submit waits for it, so the caller always learns
-// whether the operation happened.
+// submit runs o, as its lane's leader or in a batch led by another, and
+// returns it with its results. If ctx ends while o is queued, o is
+// abandoned and fails with the context's error; once taken, o runs to
+// completion and submit waits for it, so the caller always learns whether
+// the operation happened.
 func (l *Ledger) submit(ctx context.Context, o *job) *job {
-	o.ctx, o.done = ctx, make(chan struct{})
-	l.queueMu.Lock()
-	if l.direct < l.maxDirect && l.runners == 0 {
-		l.direct++
-		l.queueMu.Unlock()
-		l.execute(ctx, []*job{o})
-		l.queueMu.Lock()
-		l.direct--
-		l.queueMu.Unlock()
+	o.ctx, o.done, o.promote = ctx, make(chan struct{}), make(chan struct{}, 1)
+	ln := &l.lanes[stripe(o.r.targets[0].id)]
+	ln.mu.Lock()
+	if !ln.busy {
+		ln.busy = true
+		o.state.Store(opTaken)
+		ln.mu.Unlock()
+		l.lead(ln, o)
 		return o
 	}
-	l.queue = append(l.queue, o)
-	start := l.runners < maxRunners
-	if start {
-		l.runners++
-	}
-	l.queueMu.Unlock()
-	if start {
-		go l.run()
-	}
+	ln.queue = append(ln.queue, o)
+	ln.mu.Unlock()
 	select {
 	case <-o.done:
+	case <-o.promote:
+		l.lead(ln, o)
 	case <-ctx.Done():
 		if o.state.CompareAndSwap(opQueued, opAbandoned) {
 			o.err = ctx.Err()
 			return o
 		}
-		<-o.done
+		select {
+		case <-o.done:
+		case <-o.promote:
+			l.lead(ln, o)
+		}
 	}
 	return o
 }
 
-// run executes queued operations, a batch at a time, until the queue is
-// empty. Up to maxRunners run per Ledger at a time.
-func (l *Ledger) run() {
-	for {
-		l.queueMu.Lock()
-		if hook := l.beforeBatch; hook != nil {
-			l.queueMu.Unlock()
-			hook()
-			l.queueMu.Lock()
+// lead runs o and whatever is queued in ln as one batch, then hands ln to
+// the next queued operation, or leaves it idle.
+func (l *Ledger) lead(ln *lane, o *job) {
+	if hook := l.beforeBatch.Load(); hook != nil {
+		l.gated.Add(1)
+		(*hook)()
+		l.gated.Add(-1)
+	}
+	ln.mu.Lock()
+	batch := []*job{o}
+	n := 0
+	for n < len(ln.queue) && len(batch) < maxBatch {
+		if q := ln.queue[n]; q.state.CompareAndSwap(opQueued, opTaken) {
+			batch = append(batch, q)
 		}
-		if len(l.queue) == 0 {
-			l.runners--
-			l.queueMu.Unlock()
+		n++
+	}
+	ln.queue = slices.Delete(ln.queue, 0, n)
+	ln.mu.Unlock()
+
+	ops := make([]*job, 0, len(batch))
+	for _, q := range batch {
+		if err := q.ctx.Err(); err != nil {
+			q.err = err
+			continue
+		}
+		ops = append(ops, q)
+	}
+	if len(ops) > 0 {
+		ctx, release := batchContext(ops)
+		l.execute(ctx, ops)
+		release()
+	}
+	for _, q := range batch {
+		close(q.done)
+	}
+
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	for len(ln.queue) > 0 {
+		next := ln.queue[0]
+		ln.queue = slices.Delete(ln.queue, 0, 1)
+		if next.state.CompareAndSwap(opQueued, opTaken) {
+			next.promote <- struct{}{}
 			return
 		}
-		n := min(len(l.queue), maxBatch)
-		batch := slices.Clone(l.queue[:n])
-		l.queue = slices.Delete(l.queue, 0, n)
-		l.queueMu.Unlock()
-
-		ops := batch[:0]
-		for _, o := range batch {
-			if !o.state.CompareAndSwap(opQueued, opTaken) {
-				continue // abandoned
-			}
-			if err := o.ctx.Err(); err != nil {
-				o.err = err
-				close(o.done)
-				continue
-			}
-			ops = append(ops, o)
-		}
-		if len(ops) > 0 {
-			ctx, release := batchContext(ops)
-			l.execute(ctx, ops)
-			release()
-			for _, o := range ops {
-				close(o.done)
-			}
-		}
 	}
+	ln.busy = false
 }
 
 // batchContext returns a context for a batch that ends only when every
@@ -224,6 +228,11 @@ var errPeek = errors.New("budget: peek")
 // lock if that copy proves out of date or a decision needs the stored
 // counters.
 func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
+	if ap, ok := l.db.(persist.Applier); ok {
+		if done, err := l.batchApply(ctx, ap, ops); done {
+			return err
+		}
+	}
 	err := l.batchTxOnce(ctx, ops, true)
 	if errors.Is(err, errStale) || errors.Is(err, errUnverified) {
 		err = l.batchTxOnce(ctx, ops, false)
@@ -253,8 +262,12 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 	order := lockOrder(all)
 	ids := counterIDs(all)
 	now := l.cfg.clock().Unix()
-	var unlock func()              // the counters' stripes, from their locked section until after the commit
-	var written map[string]*locked // the counters as committed
+	// The counters' stripes are taken before the transaction's connection,
+	// as batchApply takes them before Apply's: waiting for a stripe while
+	// holding a connection could leave the stripe's holder without one.
+	unlock := l.hot.lock(ids)
+	defer unlock()
+	var written map[string]*locked // the counters as committed, on a Batcher
 	err := l.db.Tx(ctx, func(tx persist.Tx) error {
 		written = nil
 		for _, o := range ops {
@@ -280,9 +293,6 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		}
 		cb, batched := cs.(persist.Batcher)
 		if batched {
-			if unlock == nil {
-				unlock = l.hot.lock(ids)
-			}
 			var state map[string]*locked
 			if useHot {
 				state = l.hot.states(ids)
@@ -350,16 +360,13 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		}
 		return nil
 	})
-	if unlock != nil {
-		switch {
-		case err == nil && written != nil:
-			l.hot.remember(written, time.Now())
-		case errors.Is(err, errStale):
-			l.hot.forget(ids, true, time.Now())
-		case err != nil:
-			l.hot.forget(ids, false, time.Now())
-		}
-		unlock()
+	switch {
+	case err == nil && written != nil:
+		l.hot.remember(written, time.Now())
+	case errors.Is(err, errStale):
+		l.hot.forget(ids, true, time.Now())
+	case err != nil:
+		l.hot.forget(ids, false, time.Now())
 	}
 	return err
 }
@@ -436,8 +443,22 @@ func putBackHolds(ctx context.Context, hs persist.Store, holds []persist.Record)
 // settlement ends it with errUnverified: an out-of-date copy could cause
 // either without any write that would reveal it.
 func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64, trusted bool) error {
-	var holds []persist.Record
-	var denied []string
+	denied, putBack, err := decide(ops, state, now, trusted)
+	if err != nil {
+		return err
+	}
+	if err := deleteRecords(ctx, hs, denied); err != nil {
+		return err
+	}
+	return putBackHolds(ctx, hs, putBack)
+}
+
+// decide runs ops one after another on the counters in state, in memory,
+// and returns the ids of the denied reservations, whose hold records must
+// go, and the hold records of failed settlements, which must be put back.
+// Unless trusted, it fails with errUnverified instead of denying or failing
+// a settlement.
+func decide(ops []*job, state map[string]*locked, now int64, trusted bool) (denied []string, putBack []persist.Record, err error) {
 	for _, o := range ops {
 		switch o.kind {
 		case opReserve:
@@ -448,7 +469,7 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 			}
 			if o.denied {
 				if !trusted {
-					return errUnverified
+					return nil, nil, errUnverified
 				}
 				denied = append(denied, o.r.id)
 				continue
@@ -470,10 +491,9 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 			}
 			if o.err != nil {
 				if !trusted {
-					return errUnverified
+					return nil, nil, errUnverified
 				}
-				// Put back the record the settlement deleted.
-				holds = append(holds, persist.Record{ID: o.r.id, Data: o.r.hold})
+				putBack = append(putBack, persist.Record{ID: o.r.id, Data: o.r.hold})
 				continue
 			}
 			for _, t := range o.r.targets {
@@ -484,11 +504,7 @@ func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state 
 			}
 		}
 	}
-
-	if err := deleteRecords(ctx, hs, denied); err != nil {
-		return err
-	}
-	return putBackHolds(ctx, hs, holds)
+	return denied, putBack, nil
 }
 
 // deleteRecords deletes the records ids of hs, in one round trip on a

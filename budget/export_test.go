@@ -1,19 +1,22 @@
 package budget
 
-// HoldCombiner makes every operation on l queue for the combining runner
-// and holds the runner until release is called, so that a test can line up
-// operations and have them run as one batch. queued reports how many wait.
-// Call it only while l is idle.
+// HoldCombiner holds every leader of l's lanes before it takes its batch,
+// until release is called, so that a test can line up operations and have
+// them run as one batch. queued reports how many operations wait, queued
+// or leading. Call it only while l is idle.
 func HoldCombiner(l *Ledger) (queued func() int, release func()) {
 	gate := make(chan struct{})
-	l.queueMu.Lock()
-	l.maxDirect = 0
-	l.beforeBatch = func() { <-gate }
-	l.queueMu.Unlock()
+	hold := func() { <-gate }
+	l.beforeBatch.Store(&hold)
 	queued = func() int {
-		l.queueMu.Lock()
-		defer l.queueMu.Unlock()
-		return len(l.queue)
+		n := int(l.gated.Load())
+		for i := range l.lanes {
+			ln := &l.lanes[i]
+			ln.mu.Lock()
+			n += len(ln.queue)
+			ln.mu.Unlock()
+		}
+		return n
 	}
 	return queued, func() { close(gate) }
 }

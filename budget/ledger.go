@@ -40,16 +40,12 @@ type Ledger struct {
 	prepared  atomic.Bool
 	prepareMu sync.Mutex
 
-	// The combiner's queue (see batch.go).
-	queueMu sync.Mutex
-	queue   []*job
-	runners int // combining runners active
-	direct  int // operations running in their own transactions
+	lanes [lanes]lane // where operations are combined (see batch.go)
+	gated atomic.Int32 // leaders held by beforeBatch
+
+	beforeBatch atomic.Pointer[func()] // nil, or a test's gate
 
 	hot hotCounters // counters as this Ledger last committed them (see hot.go)
-
-	maxDirect   int    // maxDirect, or 0 in tests of combining
-	beforeBatch func() // nil, or a test's gate
 }
 
 // New returns a Ledger over db, creating its tables if needed (see
@@ -68,7 +64,7 @@ func New(db persist.DB, opts *Options) (*Ledger, error) {
 			return nil, fmt.Errorf("budget: new: table %s: %w", name, err)
 		}
 	}
-	return &Ledger{db: db, cfg: cfg, known: make(map[string]struct{}), maxDirect: maxDirect}, nil
+	return &Ledger{db: db, cfg: cfg, known: make(map[string]struct{})}, nil
 }
 
 // prepare touches each table once, outside any transaction, before the

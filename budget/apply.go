@@ -1,0 +1,87 @@
+package budget
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/persistkit/persist"
+)
+
+// batchApply runs ops as one [persist.Applier.Apply], starting from the
+// counters as this Ledger last committed them (hot.go): the hold records
+// inserted and deleted and the counters written on condition of their
+// revisions, all or nothing, in one round trip on PostgreSQL. The counter
+// rows are then locked only while that one statement runs and commits.
+//
+// It reports done=false, having changed nothing, when there is no copy to
+// start from, when a decision needs the stored counters (a denial, a failed
+// settlement), when a copy proves out of date, or when a hold record to
+// delete is missing (a settlement repeated after an unknown outcome, or a
+// swept hold): the caller then runs the batch in a transaction, which reads
+// the counters under lock and handles all of these.
+func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job) (done bool, err error) {
+	ids := counterIDs(opTargets(ops))
+	unlock := l.hot.lock(ids)
+	defer unlock()
+	state := l.hot.states(ids)
+	if state == nil {
+		return false, nil
+	}
+	now := l.cfg.clock().Unix()
+	for _, o := range ops {
+		o.statuses, o.denied, o.noop, o.err = nil, false, false, nil
+	}
+	for _, st := range state {
+		st.c.reclaim(now)
+	}
+	if _, _, err := decide(ops, state, now, false); err != nil {
+		return false, nil // errUnverified
+	}
+	writes := make([]persist.Write, 0, len(ops)+len(ids))
+	for _, o := range ops {
+		switch o.kind {
+		case opSettle:
+			writes = append(writes, persist.Write{Table: l.cfg.holds, Op: persist.WriteDelete, Record: persist.Record{ID: o.r.id}})
+		case opReserve:
+			writes = append(writes, persist.Write{Table: l.cfg.holds, Op: persist.WriteInsert, Record: persist.Record{ID: o.r.id, Data: o.r.hold}})
+		}
+	}
+	first := len(writes)
+	for _, id := range ids {
+		st := state[id]
+		if !st.changed {
+			continue
+		}
+		data, err := st.c.encode()
+		if err != nil {
+			return true, err
+		}
+		writes = append(writes, persist.Write{Table: l.cfg.counters, Op: persist.WritePut, Record: persist.Record{ID: id, Data: data, Revision: st.rev}})
+	}
+	out, err := ap.Apply(ctx, writes...)
+	switch {
+	case errors.Is(err, persist.ErrConflict):
+		l.hot.forget(ids, true, time.Now())
+		return false, nil
+	case errors.Is(err, persist.ErrNotFound):
+		return false, nil
+	case err != nil:
+		l.hot.forget(ids, false, time.Now())
+		return true, err
+	}
+	for i, w := range writes[first:] {
+		state[w.Record.ID].rev = out[first+i].Revision
+	}
+	l.hot.remember(state, time.Now())
+	return true, nil
+}
+
+// opTargets lists the targets of ops; counterIDs sorts and dedupes them.
+func opTargets(ops []*job) []target {
+	var all []target
+	for _, o := range ops {
+		all = append(all, o.r.targets...)
+	}
+	return all
+}
