@@ -40,7 +40,7 @@ type Ledger struct {
 	prepared  atomic.Bool
 	prepareMu sync.Mutex
 
-	lanes [lanes]lane // where operations are combined (see batch.go)
+	lanes [lanes]lane  // where operations are combined (see batch.go)
 	gated atomic.Int32 // leaders held by beforeBatch
 
 	beforeBatch atomic.Pointer[func()] // nil, or a test's gate

@@ -50,7 +50,7 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 		}
 		tables[k] = s.t
 	}
-	sql := db.statement(tables)
+	sql := db.statement(tables, plan)
 	var ok bool
 	err := db.run(ctx, "apply", "", "", false, func(ctx context.Context) error {
 		ok = false
@@ -103,17 +103,24 @@ type applyKey struct {
 }
 
 // applyPlan is Apply's writes grouped by table, tables in name order (the
-// order their rows are locked in), and the statement's arguments.
+// order their rows are locked in), and what the statement needs: which
+// kinds of write each table has (its shape, which selects the statement)
+// and the arguments.
 type applyPlan struct {
 	tables []string
+	groups []applyGroup
 	index  map[applyKey]int // the write of each inserted or put row
+	shape  string
 	args   []any
 }
 
-// Per table, the statement takes applyArgs arguments: delete ids; insert
-// ids and data; put ids and data; revision-checked put ids, data and
-// revisions.
-const applyArgs = 8
+// applyGroup is one table's writes by kind: deletes, inserts, puts, and
+// puts with a revision to check.
+type applyGroup struct {
+	del, insIDs, putIDs, casIDs []string
+	insData, putData, casData   [][]byte
+	casRevs                     []int64
+}
 
 func newApplyPlan(ws []persist.Write) *applyPlan {
 	p := &applyPlan{index: make(map[applyKey]int, len(ws))}
@@ -123,15 +130,10 @@ func newApplyPlan(ws []persist.Write) *applyPlan {
 		}
 	}
 	slices.Sort(p.tables)
-	type group struct {
-		del, insIDs, putIDs, casIDs []string
-		insData, putData, casData   [][]byte
-		casRevs                     []int64
-	}
-	groups := make([]group, len(p.tables))
+	p.groups = make([]applyGroup, len(p.tables))
 	for i, w := range ws {
 		k := slices.Index(p.tables, w.Table)
-		g := &groups[k]
+		g := &p.groups[k]
 		id, data := w.Record.ID, []byte(w.Record.Data)
 		switch {
 		case w.Op == persist.WriteDelete:
@@ -146,85 +148,127 @@ func newApplyPlan(ws []persist.Write) *applyPlan {
 		}
 		p.index[applyKey{k, id}] = i
 	}
-	for _, g := range groups {
-		p.args = append(p.args, nonNil(g.del), nonNil(g.insIDs), nonNilData(g.insData), nonNil(g.putIDs),
-			nonNilData(g.putData), nonNil(g.casIDs), nonNilData(g.casData), nonNilRevs(g.casRevs))
+	var shape strings.Builder
+	for k, g := range p.groups {
+		shape.WriteString(p.tables[k])
+		for _, has := range []bool{len(g.del) > 0, len(g.insIDs) > 0, len(g.putIDs) > 0, len(g.casIDs) > 0} {
+			if has {
+				shape.WriteByte('1')
+			} else {
+				shape.WriteByte('0')
+			}
+		}
+		shape.WriteByte(',')
+		if len(g.del) > 0 {
+			p.args = append(p.args, g.del)
+		}
+		if len(g.insIDs) > 0 {
+			p.args = append(p.args, g.insIDs, g.insData)
+		}
+		if len(g.putIDs) > 0 {
+			p.args = append(p.args, g.putIDs, g.putData)
+		}
+		if len(g.casIDs) > 0 {
+			p.args = append(p.args, g.casIDs, g.casData, g.casRevs)
+		}
 	}
+	p.shape = shape.String()
 	return p
 }
 
-// An empty array argument must not be nil, which pgx would send as NULL.
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilData(s [][]byte) [][]byte {
-	if s == nil {
-		return [][]byte{}
-	}
-	return s
-}
-
-func nonNilRevs(s []int64) []int64 {
-	if s == nil {
-		return []int64{}
-	}
-	return s
-}
-
-// statement returns Apply's statement for tables, built once per list.
-func (db *DB) statement(tables []*table) string {
-	names := make([]string, len(tables))
-	for i, t := range tables {
-		names[i] = t.name
-	}
-	key := strings.Join(names, ",")
-	if s, ok := db.applySQL.Load(key); ok {
+// statement returns Apply's statement for a plan's shape, built once.
+func (db *DB) statement(tables []*table, p *applyPlan) string {
+	if s, ok := db.applySQL.Load(p.shape); ok {
 		return s.(string)
 	}
-	s := buildApplySQL(tables)
-	db.applySQL.Store(key, s)
+	s := buildApplySQL(tables, p.groups)
+	db.applySQL.Store(p.shape, s)
 	return s
 }
 
-func buildApplySQL(tables []*table) string {
-	var b strings.Builder
-	arg := func(k, j int) string { return "$" + strconv.Itoa(k*applyArgs+j+1) }
-	b.WriteString("WITH ")
-	var checks []string
-	for k, t := range tables {
-		del, casIDs, casRevs := arg(k, 0), arg(k, 5), arg(k, 7)
-		fmt.Fprintf(&b, "g%d AS (SELECT count(*) FILTER (WHERE l.id = ANY(%s::text[])) AS d, "+
-			"count(*) FILTER (WHERE w.rev IS NOT NULL AND l.revision = w.rev) AS c "+
-			"FROM (SELECT id, revision FROM %s WHERE id = ANY(%s::text[]) OR id = ANY(%s::text[]) ORDER BY id COLLATE \"C\" FOR UPDATE) AS l "+
-			"LEFT JOIN unnest(%s::text[], %s::bigint[]) AS w(id, rev) ON l.id = w.id), ",
-			k, del, t.qname, del, casIDs, casIDs, casRevs)
-		checks = append(checks,
-			fmt.Sprintf("(SELECT d FROM g%d) = cardinality(%s::text[])", k, del),
-			fmt.Sprintf("(SELECT c FROM g%d) = cardinality(%s::text[])", k, casIDs))
-	}
-	b.WriteString("ok AS (SELECT " + strings.Join(checks, " AND ") + " AS ok)")
-	const ret = " RETURNING t.id, t.revision, t.created_at, t.updated_at"
-	const okCond = "(SELECT ok FROM ok)"
-	var results []string
-	for k, t := range tables {
-		fmt.Fprintf(&b, ", d%d AS (DELETE FROM %s WHERE id = ANY(%s::text[]) AND %s)", k, t.qname, arg(k, 0), okCond)
-		fmt.Fprintf(&b, ", i%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE %s%s)",
-			k, t.qname, arg(k, 1), arg(k, 2), okCond, ret)
-		fmt.Fprintf(&b, ", p%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE %s "+
-			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now()%s)",
-			k, t.qname, arg(k, 3), arg(k, 4), okCond, ret)
-		fmt.Fprintf(&b, ", c%d AS (UPDATE %s AS t SET data = r.data, revision = t.revision + 1, updated_at = now() "+
-			"FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE t.id = r.id AND %s%s)",
-			k, t.qname, arg(k, 5), arg(k, 6), okCond, ret)
-		for _, cte := range []string{"i", "p", "c"} {
-			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM %s%d", k, cte, k))
+// buildApplySQL writes the statement for the kinds of write in groups,
+// with parameters in the order newApplyPlan appends arguments. Only the
+// parts a kind needs are there: a table with neither deletes nor checked
+// puts has no guard, and a statement with no guard writes unconditionally
+// (an existing inserted id still fails it).
+func buildApplySQL(tables []*table, groups []applyGroup) string {
+	n := 0
+	next := func() string { n++; return "$" + strconv.Itoa(n) }
+	type params struct{ del, insIDs, insData, putIDs, putData, casIDs, casData, casRevs string }
+	ps := make([]params, len(groups))
+	for k, g := range groups {
+		p := &ps[k]
+		if len(g.del) > 0 {
+			p.del = next()
+		}
+		if len(g.insIDs) > 0 {
+			p.insIDs, p.insData = next(), next()
+		}
+		if len(g.putIDs) > 0 {
+			p.putIDs, p.putData = next(), next()
+		}
+		if len(g.casIDs) > 0 {
+			p.casIDs, p.casData, p.casRevs = next(), next(), next()
 		}
 	}
-	b.WriteString(" SELECT -1, NULL::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz, (SELECT ok FROM ok)")
+	var ctes, checks, results []string
+	for k, t := range tables {
+		p := ps[k]
+		if p.del == "" && p.casIDs == "" {
+			continue
+		}
+		// Lock the rows named, in id order, then count those that meet
+		// their preconditions.
+		var locked, counts []string
+		join := ""
+		if p.del != "" {
+			locked = append(locked, p.del+"::text[]")
+			counts = append(counts, "count(*) FILTER (WHERE l.id = ANY("+p.del+"::text[])) AS d")
+			checks = append(checks, fmt.Sprintf("(SELECT d FROM g%d) = cardinality(%s::text[])", k, p.del))
+		}
+		if p.casIDs != "" {
+			locked = append(locked, p.casIDs+"::text[]")
+			counts = append(counts, "count(w.rev) FILTER (WHERE l.revision = w.rev) AS c")
+			join = " LEFT JOIN unnest(" + p.casIDs + "::text[], " + p.casRevs + "::bigint[]) AS w(id, rev) ON l.id = w.id"
+			checks = append(checks, fmt.Sprintf("(SELECT c FROM g%d) = cardinality(%s::text[])", k, p.casIDs))
+		}
+		ids := locked[0]
+		if len(locked) == 2 {
+			ids = "array_cat(" + locked[0] + ", " + locked[1] + ")"
+		}
+		ctes = append(ctes, fmt.Sprintf("g%d AS (SELECT %s FROM (SELECT id, revision FROM %s WHERE id = ANY(%s) ORDER BY id COLLATE \"C\" FOR UPDATE) AS l%s)",
+			k, strings.Join(counts, ", "), t.qname, ids, join))
+	}
+	cond, okCol := "", "true"
+	if len(checks) > 0 {
+		ctes = append(ctes, "ok AS (SELECT "+strings.Join(checks, " AND ")+" AS ok)")
+		cond, okCol = " AND (SELECT ok FROM ok)", "(SELECT ok FROM ok)"
+	}
+	const ret = " RETURNING t.id, t.revision, t.created_at, t.updated_at"
+	for k, t := range tables {
+		p := ps[k]
+		if p.del != "" {
+			ctes = append(ctes, fmt.Sprintf("d%d AS (DELETE FROM %s WHERE id = ANY(%s::text[])%s)", k, t.qname, p.del, cond))
+		}
+		if p.insIDs != "" {
+			ctes = append(ctes, fmt.Sprintf("i%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s%s)",
+				k, t.qname, p.insIDs, p.insData, cond, ret))
+			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM i%d", k, k))
+		}
+		if p.putIDs != "" {
+			ctes = append(ctes, fmt.Sprintf("p%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s "+
+				"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now()%s)", k, t.qname, p.putIDs, p.putData, cond, ret))
+			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM p%d", k, k))
+		}
+		if p.casIDs != "" {
+			ctes = append(ctes, fmt.Sprintf("c%d AS (UPDATE %s AS t SET data = r.data, revision = t.revision + 1, updated_at = now() "+
+				"FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE t.id = r.id%s%s)", k, t.qname, p.casIDs, p.casData, cond, ret))
+			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM c%d", k, k))
+		}
+	}
+	var b strings.Builder
+	b.WriteString("WITH " + strings.Join(ctes, ", "))
+	b.WriteString(" SELECT -1, NULL::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz, " + okCol)
 	for _, r := range results {
 		b.WriteString(" UNION ALL " + r)
 	}
