@@ -223,10 +223,11 @@ var errPeek = errors.New("budget: peek")
 // the hold records of denied reservations, and writes the counters that
 // changed.
 //
-// On a Batcher the combining runners first try the counters as their own
-// last batch committed them (see hot.go), and run the batch again under
-// lock if that copy proves out of date or a decision needs the stored
-// counters.
+// On a DB that implements [persist.Applier] a batch first runs as one
+// Apply on the counters as this Ledger last committed them (batchApply);
+// otherwise, and whenever that cannot decide, it runs in a transaction, on
+// a Batcher again first from those copies, and under lock if a copy proves
+// out of date or a decision needs the stored counters.
 func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 	if ap, ok := l.db.(persist.Applier); ok {
 		if done, err := l.batchApply(ctx, ap, ops); done {

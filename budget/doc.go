@@ -56,7 +56,12 @@
 // Within one process, operations that arrive while others are running are
 // combined into shared transactions and applied one after another inside
 // them, with the same outcome as separate transactions; a hot budget then
-// pays one row lock and one commit for many requests.
+// pays one row lock and one commit for many requests. A Ledger remembers
+// the counters as it last committed them: the next batch starts from
+// those and writes them back only if they are still at the same revision,
+// through [persist.Applier] where the DB has it (one statement on
+// PostgreSQL). A budget that another process changed in between is read
+// again under lock, so that memory saves round trips and decides nothing.
 //
 // Commit and Release are idempotent, safe to call concurrently, and the
 // first one wins. A reservation neither committed nor released expires

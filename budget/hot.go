@@ -7,11 +7,14 @@ import (
 )
 
 // A Ledger remembers each counter as its own last transaction committed
-// it, with the revision it was stored at. The next batch applies
-// its operations to that copy and writes the counters back on condition
-// that they are still at that revision, instead of first reading them
-// under lock: on a hot budget the row then stays locked for the write and
-// the commit only, one round trip fewer. Correctness never rests on the
+// it, with the revision it was stored at. The next batch applies its
+// operations to that copy and writes the counters back on condition that
+// they are still at that revision, instead of first reading them under
+// lock: on a DB that implements [persist.Applier] the hold records and the
+// counters are then written by one Apply (one statement, sent and committed
+// in one round trip, on PostgreSQL), and a hot counter's row stays locked
+// only while it runs; elsewhere the transaction saves the locked read.
+// Correctness never rests on the
 // copy: the revision condition makes the write a compare-and-swap against
 // what is stored, and revisions only grow, so a write computed from an
 // outdated copy fails with a conflict and the batch runs again from the
