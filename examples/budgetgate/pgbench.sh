@@ -26,11 +26,15 @@ echo "== pgbench: single-row UPDATE on one hot row, $clients clients, ${secs}s"
 pgbench -n -c "$clients" -j 2 -T "$secs" -f "$work/hot.sql" "$url" | tee "$work/pgbench.out"
 tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/pgbench.out" | head -n 1)
 
-echo "== budgetgate -max: Reserve+Commit on one hot budget, $clients workers, ${secs}s"
 (cd "$here" && go build -o "$work/budgetgate" .)
-"$work/budgetgate" -max -workers "$clients" -duration "${secs}s" -db "$url" | tee "$work/max.out"
-pairs=$(sed -n 's/.* \([0-9]*\) pairs\/s.*/\1/p' "$work/max.out" | head -n 1)
-
-awk -v p="$pairs" -v t="$tps" 'BEGIN {
-  printf "== ratio: %.0f Reserve+Commit pairs/s / %.0f pgbench tps = %.2f (counting Reserve and Commit as one hot-row operation each: %.2f)\n", p, t, p / t, 2 * p / t
-}'
+# The same number of workers as pgbench has clients, then more: a gateway
+# has as many requests in flight as it has callers, and the budget path
+# combines what is in flight.
+for workers in $clients $((clients * 2)) $((clients * 8)); do
+  echo "== budgetgate -max: Reserve+Commit on one hot budget, $workers workers, ${secs}s"
+  "$work/budgetgate" -max -workers "$workers" -duration "${secs}s" -db "$url" | tee "$work/max.out"
+  pairs=$(sed -n 's/.* \([0-9]*\) pairs\/s.*/\1/p' "$work/max.out" | head -n 1)
+  awk -v p="$pairs" -v t="$tps" -v w="$workers" -v c="$clients" 'BEGIN {
+    printf "== ratio, %d workers against pgbench with %d clients: %.0f Reserve+Commit pairs/s / %.0f tps = %.2f\n", w, c, p, t, p / t
+  }'
+done
