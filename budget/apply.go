@@ -48,16 +48,12 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 		}
 	}
 	first := len(writes)
-	for _, id := range ids {
-		st := state[id]
-		if !st.changed {
-			continue
-		}
-		data, err := st.c.encode()
-		if err != nil {
-			return true, err
-		}
-		writes = append(writes, persist.Write{Table: l.cfg.counters, Op: persist.WritePut, Record: persist.Record{ID: id, Data: data, Revision: st.rev}})
+	recs, err := changed(ids, state)
+	if err != nil {
+		return true, err
+	}
+	for _, rec := range recs {
+		writes = append(writes, persist.Write{Table: l.cfg.counters, Op: persist.WritePut, Record: rec})
 	}
 	out, err := ap.Apply(ctx, writes...)
 	switch {

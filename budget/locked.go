@@ -63,17 +63,9 @@ func (l *Ledger) lockAll(ctx context.Context, cb persist.Batcher, ids []string) 
 // and sets their new revisions in state. A counter not at its revision
 // fails the write with an error matching [persist.ErrConflict].
 func (l *Ledger) writeAll(ctx context.Context, cb persist.Batcher, ids []string, state map[string]*locked) error {
-	recs := make([]persist.Record, 0, len(ids))
-	for _, id := range ids {
-		st := state[id]
-		if !st.changed {
-			continue
-		}
-		data, err := st.c.encode()
-		if err != nil {
-			return err
-		}
-		recs = append(recs, persist.Record{ID: id, Data: data, Revision: st.rev})
+	recs, err := changed(ids, state)
+	if err != nil {
+		return err
 	}
 	if len(recs) == 0 {
 		return nil
@@ -89,4 +81,22 @@ func (l *Ledger) writeAll(ctx context.Context, cb persist.Batcher, ids []string,
 		state[recs[i].ID].rev = rec.Revision
 	}
 	return nil
+}
+
+// changed returns the counters of state among ids that changed, encoded, in
+// the order of ids, each with the revision it was read at.
+func changed(ids []string, state map[string]*locked) ([]persist.Record, error) {
+	recs := make([]persist.Record, 0, len(ids))
+	for _, id := range ids {
+		st := state[id]
+		if !st.changed {
+			continue
+		}
+		data, err := st.c.encode()
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, persist.Record{ID: id, Data: data, Revision: st.rev})
+	}
+	return recs, nil
 }
