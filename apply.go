@@ -14,8 +14,9 @@ type Applier interface {
 	// the record as stored (for a delete, a zero Record). If a
 	// precondition fails nothing is written, and the error, an [*Error]
 	// naming the table and id, matches:
-	//   - [ErrConflict]: an insert's id exists, or a put's non-zero
-	//     Revision is not the stored one;
+	//   - [ErrConflict]: an insert's id exists, a put's non-zero
+	//     Revision is not the stored one, or a check's Revision is not
+	//     (0 for a check: the record must not exist);
 	//   - [ErrNotFound]: a delete's id does not exist.
 	// Invalid table names, ids or data, an unknown Op, and the same id
 	// twice in one table are [ErrInvalid], also with nothing written.
@@ -45,6 +46,11 @@ const (
 	WritePut
 	// WriteDelete deletes a record that must exist.
 	WriteDelete
+	// WriteCheck writes nothing: it requires the record to be stored at
+	// Record.Revision, or to be missing if that is 0, when the other
+	// writes commit, and keeps it so until then. It makes the writes
+	// depend on a record they were computed from.
+	WriteCheck
 )
 
 // String returns the name of the operation, as used in error messages.
@@ -56,6 +62,8 @@ func (op WriteOp) String() string {
 		return "put"
 	case WriteDelete:
 		return "delete"
+	case WriteCheck:
+		return "check"
 	}
 	return "unknown"
 }

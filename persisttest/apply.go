@@ -82,6 +82,26 @@ func testApplier(t *testing.T, open openFunc) {
 		}
 	})
 
+	t.Run("Check", func(t *testing.T) {
+		// Checks that hold let the writes through and write nothing
+		// themselves.
+		_, ap, a, b, old := twoTables(t)
+		got, err := ap.Apply(t.Context(),
+			write("a", persist.WriteCheck, "x", "", old["x"].Revision),
+			write("a", persist.WriteCheck, "absent", "", 0),
+			write("b", persist.WritePut, "z", `{"n":1}`, 0),
+		)
+		if err != nil {
+			t.Fatalf("Apply with checks that hold: %v", err)
+		}
+		if len(got) != 3 || got[0].ID != "" || got[1].ID != "" || got[2].ID != "z" {
+			t.Errorf("Apply=%+v, want zero Records for the checks and z", got)
+		}
+		wantRecord(t, mustGet(t, a, "x"), old["x"])
+		wantMissing(t, a, "absent")
+		mustGet(t, b, "z")
+	})
+
 	t.Run("CreatesTables", func(t *testing.T) {
 		db := open(t)
 		ap := applier(t, db)
@@ -121,6 +141,15 @@ func testApplier(t *testing.T, open openFunc) {
 		{"DeleteMissing", func(map[string]persist.Record) persist.Write {
 			return write("a", persist.WriteDelete, "nope", "", 0)
 		}, persist.ErrNotFound, "a", "nope"},
+		{"CheckStale", func(old map[string]persist.Record) persist.Write {
+			return write("a", persist.WriteCheck, "x", "", old["x"].Revision+1)
+		}, persist.ErrConflict, "a", "x"},
+		{"CheckMissing", func(map[string]persist.Record) persist.Write {
+			return write("a", persist.WriteCheck, "nope", "", 1)
+		}, persist.ErrConflict, "a", "nope"},
+		{"CheckAbsentButExists", func(map[string]persist.Record) persist.Write {
+			return write("a", persist.WriteCheck, "x", "", 0)
+		}, persist.ErrConflict, "a", "x"},
 	}
 	for _, tc := range preconditions {
 		t.Run("Precondition/"+tc.name, func(t *testing.T) {

@@ -111,9 +111,11 @@ type openFunc = func(t *testing.T) persist.DB
 //   - Applier, skipped for a DB that does not implement [persist.Applier]:
 //     inserts, puts (with and without a revision) and deletes across two
 //     tables apply together and return the records as stored, in order (a
-//     zero Record for a delete); a table is created on first use; no writes
-//     is no error; an insert of an existing id or a stale revision is
-//     ErrConflict and a delete of a missing id ErrNotFound, each naming op
+//     zero Record for a delete or a check); checks that hold (a revision,
+//     or 0 for a missing record) write nothing; a table is created on first
+//     use; no writes is no error; an insert of an existing id, a stale
+//     revision on a put or a check, or a check of 0 on a record that exists
+//     is ErrConflict and a delete of a missing id ErrNotFound, each naming op
 //     "apply", the table and the id, and nothing at all is written, wherever
 //     the failing write stands; bad table names, ids, data, ops and
 //     revisions, and one id twice in a table, are ErrInvalid and write

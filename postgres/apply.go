@@ -117,9 +117,9 @@ type applyPlan struct {
 // applyGroup is one table's writes by kind: deletes, inserts, puts, and
 // puts with a revision to check.
 type applyGroup struct {
-	del, insIDs, putIDs, casIDs []string
-	insData, putData, casData   [][]byte
-	casRevs                     []int64
+	del, insIDs, putIDs, casIDs, chkIDs []string
+	insData, putData, casData           [][]byte
+	casRevs, chkRevs                    []int64
 }
 
 func newApplyPlan(ws []persist.Write) *applyPlan {
@@ -139,6 +139,9 @@ func newApplyPlan(ws []persist.Write) *applyPlan {
 		case w.Op == persist.WriteDelete:
 			g.del = append(g.del, id)
 			continue
+		case w.Op == persist.WriteCheck:
+			g.chkIDs, g.chkRevs = append(g.chkIDs, id), append(g.chkRevs, w.Record.Revision)
+			continue
 		case w.Op == persist.WriteInsert:
 			g.insIDs, g.insData = append(g.insIDs, id), append(g.insData, data)
 		case w.Record.Revision == 0:
@@ -151,7 +154,7 @@ func newApplyPlan(ws []persist.Write) *applyPlan {
 	var shape strings.Builder
 	for k, g := range p.groups {
 		shape.WriteString(p.tables[k])
-		for _, has := range []bool{len(g.del) > 0, len(g.insIDs) > 0, len(g.putIDs) > 0, len(g.casIDs) > 0} {
+		for _, has := range []bool{len(g.del) > 0, len(g.insIDs) > 0, len(g.putIDs) > 0, len(g.casIDs) > 0, len(g.chkIDs) > 0} {
 			if has {
 				shape.WriteByte('1')
 			} else {
@@ -170,6 +173,9 @@ func newApplyPlan(ws []persist.Write) *applyPlan {
 		}
 		if len(g.casIDs) > 0 {
 			p.args = append(p.args, g.casIDs, g.casData, g.casRevs)
+		}
+		if len(g.chkIDs) > 0 {
+			p.args = append(p.args, g.chkIDs, g.chkRevs)
 		}
 	}
 	p.shape = shape.String()
@@ -194,7 +200,7 @@ func (db *DB) statement(tables []*table, p *applyPlan) string {
 func buildApplySQL(tables []*table, groups []applyGroup) string {
 	n := 0
 	next := func() string { n++; return "$" + strconv.Itoa(n) }
-	type params struct{ del, insIDs, insData, putIDs, putData, casIDs, casData, casRevs string }
+	type params struct{ del, insIDs, insData, putIDs, putData, casIDs, casData, casRevs, chkIDs, chkRevs string }
 	ps := make([]params, len(groups))
 	for k, g := range groups {
 		p := &ps[k]
@@ -210,10 +216,23 @@ func buildApplySQL(tables []*table, groups []applyGroup) string {
 		if len(g.casIDs) > 0 {
 			p.casIDs, p.casData, p.casRevs = next(), next(), next()
 		}
+		if len(g.chkIDs) > 0 {
+			p.chkIDs, p.chkRevs = next(), next()
+		}
 	}
 	var ctes, checks, results []string
 	for k, t := range tables {
 		p := ps[k]
+		if p.chkIDs != "" {
+			// Checked records are share-locked, so they stay as checked
+			// until the commit; a missing one is checked as of the
+			// statement's start.
+			ctes = append(ctes, fmt.Sprintf("k%d AS (SELECT count(*) FILTER (WHERE w.rev = 0 AND l.id IS NULL OR w.rev <> 0 AND l.revision = w.rev) AS k "+
+				"FROM unnest(%s::text[], %s::bigint[]) AS w(id, rev) LEFT JOIN "+
+				"(SELECT id, revision FROM %s WHERE id = ANY(%s::text[]) ORDER BY id COLLATE \"C\" FOR SHARE) AS l ON l.id = w.id)",
+				k, p.chkIDs, p.chkRevs, t.qname, p.chkIDs))
+			checks = append(checks, fmt.Sprintf("(SELECT k FROM k%d) = cardinality(%s::text[])", k, p.chkIDs))
+		}
 		if p.del == "" && p.casIDs == "" {
 			continue
 		}
@@ -297,6 +316,9 @@ func (db *DB) applyFailure(ctx context.Context, tables []*table, ws []persist.Wr
 			break
 		}
 		switch {
+		case w.Op == persist.WriteCheck && (missing != (w.Record.Revision == 0) || !missing && rev != w.Record.Revision):
+			return &persist.Error{Op: "apply", Table: w.Table, ID: w.Record.ID,
+				Err: fmt.Errorf("%w: check: revision %d is not the stored revision; nothing was written", persist.ErrConflict, w.Record.Revision)}
 		case w.Op == persist.WriteInsert && !missing:
 			return &persist.Error{Op: "apply", Table: w.Table, ID: w.Record.ID, Err: fmt.Errorf("%w: insert: id already exists; nothing was written", persist.ErrConflict)}
 		case w.Op == persist.WriteDelete && missing:

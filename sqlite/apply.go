@@ -36,6 +36,17 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 				out[i], err = s.Insert(ctx, w.Record)
 			case persist.WritePut:
 				out[i], err = s.Put(ctx, w.Record)
+			case persist.WriteCheck:
+				var cur persist.Record
+				cur, err = s.Get(ctx, w.Record.ID)
+				switch {
+				case errors.Is(err, persist.ErrNotFound) && w.Record.Revision == 0:
+					err = nil
+				case errors.Is(err, persist.ErrNotFound) || err == nil && cur.Revision != w.Record.Revision:
+					err = &persist.Error{Op: "apply", Table: w.Table, ID: w.Record.ID,
+						Err: fmt.Errorf("%w: check: revision %d is not the stored revision", persist.ErrConflict, w.Record.Revision)}
+				}
+				out[i] = persist.Record{}
 			case persist.WriteDelete:
 				var existed bool
 				existed, err = s.Delete(ctx, w.Record.ID)

@@ -25,7 +25,7 @@ func Check(ws []persist.Write) error {
 			return bad("%v", err)
 		}
 		switch w.Op {
-		case persist.WriteInsert, persist.WritePut, persist.WriteDelete:
+		case persist.WriteInsert, persist.WritePut, persist.WriteDelete, persist.WriteCheck:
 		default:
 			return bad("op %d is unknown", w.Op)
 		}
@@ -35,7 +35,7 @@ func Check(ws []persist.Write) error {
 		if w.Record.Revision < 0 {
 			return bad("revision %d is negative", w.Record.Revision)
 		}
-		if w.Op != persist.WriteDelete {
+		if w.Op == persist.WriteInsert || w.Op == persist.WritePut {
 			if err := jsonx.ValidateObject(w.Record.Data); err != nil {
 				return bad("%v", err)
 			}
