@@ -25,8 +25,10 @@ var (
 	// ErrUnknownScheme means no backend is registered for a URL's scheme.
 	ErrUnknownScheme = errors.New("unknown scheme")
 
-	// ErrUnavailable means the database could not be reached. Every
-	// [*ConnError] matches it, so hosts can map it to 503 with one check.
+	// ErrUnavailable means the database could not be reached, or the
+	// connection to it was lost during the operation (a write's outcome is
+	// then unknown). Every [*ConnError] matches it, so hosts can map it to
+	// 503 with one check.
 	ErrUnavailable = errors.New("database unavailable")
 )
 

@@ -14,10 +14,13 @@ import (
 // revisions, all or nothing, in one round trip on PostgreSQL. The counter
 // rows are then locked only while that one statement runs and commits.
 //
+// Reservations planned from remembered budgets add checks that their
+// limits records are unchanged (see limitcache.go).
+//
 // It reports done=false, having changed nothing, when there is no copy to
 // start from, when a decision needs the stored counters (a denial, a failed
-// settlement), when a copy proves out of date, or when a hold record to
-// delete is missing (a settlement repeated after an unknown outcome, or a
+// settlement), when a copy or a budget proves out of date, or when a hold
+// record to delete is missing (a settlement repeated after an unknown outcome, or a
 // swept hold): the caller then runs the batch in a transaction, which reads
 // the counters under lock and handles all of these.
 func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job) (done bool, err error) {
@@ -39,6 +42,24 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 		return false, nil // errUnverified
 	}
 	writes := make([]persist.Write, 0, len(ops)+len(ids))
+	var checked []string
+	checks := map[string]int64{}
+	for _, o := range ops {
+		if o.kind != opReserve {
+			continue
+		}
+		for _, c := range o.r.checks {
+			if rev, ok := checks[c.id]; ok {
+				if rev != c.rev {
+					return false, nil // planned from two versions: let them plan again
+				}
+				continue
+			}
+			checks[c.id] = c.rev
+			checked = append(checked, c.id)
+			writes = append(writes, persist.Write{Table: l.cfg.limits, Op: persist.WriteCheck, Record: persist.Record{ID: c.id, Revision: c.rev}})
+		}
+	}
 	for _, o := range ops {
 		switch o.kind {
 		case opSettle:
@@ -58,7 +79,9 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 	out, err := ap.Apply(ctx, writes...)
 	switch {
 	case errors.Is(err, persist.ErrConflict):
+		// A counter or a budget changed; which, the error need not say.
 		l.hot.forget(ids, true, time.Now())
+		l.limits.forget(checked...)
 		return false, nil
 	case errors.Is(err, persist.ErrNotFound):
 		return false, nil

@@ -249,6 +249,67 @@ var (
 	errUnverified = errors.New("budget: decision needs the stored counters")
 )
 
+// verifyPlans reads, locked, the limits records that reservations planned
+// from remembered budgets depend on, and returns ops without those whose
+// budgets changed since, which fail with errReplan.
+func (l *Ledger) verifyPlans(ctx context.Context, tx persist.Tx, ops []*job) ([]*job, error) {
+	var ids []string
+	for _, o := range ops {
+		if o.kind == opReserve {
+			for _, c := range o.r.checks {
+				if !slices.Contains(ids, c.id) {
+					ids = append(ids, c.id)
+				}
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return ops, nil
+	}
+	ls, err := tx.Store(l.cfg.limits)
+	if err != nil {
+		return nil, err
+	}
+	revs := make(map[string]int64, len(ids))
+	if lb, ok := ls.(persist.Batcher); ok {
+		recs, err := lb.GetMany(ctx, ids, true)
+		if err != nil {
+			return nil, err
+		}
+		for i, rec := range recs {
+			revs[ids[i]] = rec.Revision // 0 for a missing record
+		}
+	} else {
+		for _, id := range ids {
+			rec, err := ls.Get(ctx, id)
+			if err != nil && !errors.Is(err, persist.ErrNotFound) {
+				return nil, err
+			}
+			revs[id] = rec.Revision
+		}
+	}
+	kept := make([]*job, 0, len(ops))
+	for _, o := range ops {
+		stale := false
+		if o.kind == opReserve {
+			for _, c := range o.r.checks {
+				stale = stale || revs[c.id] != c.rev
+			}
+		}
+		if stale {
+			o.err = errReplan
+			continue
+		}
+		kept = append(kept, o)
+	}
+	return kept, nil
+}
+
+// errReplan is the result of a reservation planned from remembered budgets
+// that a batch could not check (see limitcache.go): nothing was done, and
+// Reserve plans it again from the stored budgets.
+var errReplan = errors.New("budget: plan again")
+
 func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error {
 	var all []target
 	seen := map[string]bool{}
@@ -269,10 +330,15 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 	unlock := l.hot.lock(ids)
 	defer unlock()
 	var written map[string]*locked // the counters as committed, on a Batcher
+	every := ops
 	err := l.db.Tx(ctx, func(tx persist.Tx) error {
 		written = nil
-		for _, o := range ops {
+		for _, o := range every {
 			o.statuses, o.denied, o.noop, o.err = nil, false, false, nil
+		}
+		var err error
+		if ops, err = l.verifyPlans(ctx, tx, every); err != nil {
+			return err
 		}
 		hs, err := tx.Store(l.cfg.holds)
 		if err != nil {

@@ -285,3 +285,46 @@ func TestCountersCleared(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitChangedElsewhere changes budgets through a second ledger on the
+// same database (another process) while the first plans from the budgets
+// it remembers: each change applies from the first ledger's next Reserve.
+func TestLimitChangedElsewhere(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := mustOpen(t, url)
+		l1, l2 := mustLedger(t, db, nil), mustLedger(t, db, nil)
+		mustSet(t, l2, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "10")})
+		scopes := budget.Scopes{Org: "acme", Team: "acme/ml"}
+		reserve := func(est string) error {
+			_, err := l1.Reserve(ctx, budget.Request{Scopes: scopes, Estimate: m(t, est)})
+			return err
+		}
+		for range 3 { // remembered from here on
+			if err := reserve("1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Lowered: 3 held, limit 4.
+		mustSet(t, l2, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "4")})
+		if err := reserve("2"); !errors.Is(err, budget.ErrExceeded) {
+			t.Errorf("Reserve 2 after the limit fell to 4 with 3 held: err=%v, want ErrExceeded", err)
+		}
+		// Raised: 3 held, limit 100.
+		mustSet(t, l2, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "100")})
+		if err := reserve("50"); err != nil {
+			t.Errorf("Reserve 50 after the limit rose to 100: %v", err)
+		}
+		// A budget where there was none: the team may spend 1.
+		mustSet(t, l2, budget.Budget{Scope: acmeML, Period: budget.Daily, Limit: m(t, "1")})
+		if err := reserve("2"); !errors.Is(err, budget.ErrExceeded) {
+			t.Errorf("Reserve 2 after the team got a limit of 1: err=%v, want ErrExceeded", err)
+		}
+		if err := reserve("1"); err != nil {
+			t.Errorf("Reserve 1 within the team's new limit: %v", err)
+		}
+		if u := usage(t, l1, acme, budget.Daily); u.Reserved != m(t, "54") {
+			t.Errorf("org reserved %v, want 54", u.Reserved)
+		}
+	})
+}

@@ -45,7 +45,8 @@ type Ledger struct {
 
 	beforeBatch atomic.Pointer[func()] // nil, or a test's gate
 
-	hot hotCounters // counters as this Ledger last committed them (see hot.go)
+	hot    hotCounters // counters as this Ledger last committed them (see hot.go)
+	limits limitCache  // budgets as this Ledger last read them (see limitcache.go)
 }
 
 // New returns a Ledger over db, creating its tables if needed (see
@@ -123,12 +124,40 @@ func (l *Ledger) plan(ctx context.Context, scopes []Scope, now time.Time) ([]tar
 	budgets := make([][]Budget, len(scopes))
 	err := parallel(len(scopes), func(i int) error {
 		var err error
-		budgets[i], err = l.budgetsOf(ctx, scopes[i])
+		var rev int64
+		budgets[i], rev, err = l.limitsOf(ctx, scopes[i])
+		if err == nil {
+			l.limits.put(scopes[i].String(), cachedLimits{budgets: budgets[i], rev: rev})
+		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return targetsOf(scopes, budgets, now), nil
+}
+
+// planCached is plan from the budgets last read for each scope, with the
+// checks that the batch admitting the reservation must make (see
+// limitcache.go). It returns ok=false, to plan from the store, unless every
+// scope is remembered and some budget applies.
+func (l *Ledger) planCached(scopes []Scope, now time.Time) (targets []target, checks []limitCheck, ok bool) {
+	budgets := make([][]Budget, len(scopes))
+	checks = make([]limitCheck, len(scopes))
+	for i, s := range scopes {
+		v, found := l.limits.get(s.String())
+		if !found {
+			return nil, nil, false
+		}
+		budgets[i], checks[i] = v.budgets, limitCheck{id: s.String(), rev: v.rev}
+	}
+	targets = targetsOf(scopes, budgets, now)
+	return targets, checks, len(targets) > 0
+}
+
+// targetsOf returns the counters of budgets, by scope, for the period
+// containing now.
+func targetsOf(scopes []Scope, budgets [][]Budget, now time.Time) []target {
 	var targets []target
 	for i, s := range scopes {
 		for _, b := range budgets[i] {
@@ -136,7 +165,7 @@ func (l *Ledger) plan(ctx context.Context, scopes []Scope, now time.Time) ([]tar
 			targets = append(targets, target{budget: b, start: start, end: b.Period.End(now), id: counterID(s, b.Period, start)})
 		}
 	}
-	return targets, nil
+	return targets
 }
 
 // parallel runs f(0) ... f(n-1) concurrently, f(0) in the calling

@@ -83,18 +83,26 @@ func (l *Ledger) decodeLimits(rec persist.Record) ([]Budget, error) {
 
 // budgetsOf returns scope's budgets; none when it has no record.
 func (l *Ledger) budgetsOf(ctx context.Context, s Scope) ([]Budget, error) {
+	budgets, _, err := l.limitsOf(ctx, s)
+	return budgets, err
+}
+
+// limitsOf reads the budgets of s with the revision of their record, 0 if
+// there is none.
+func (l *Ledger) limitsOf(ctx context.Context, s Scope) ([]Budget, int64, error) {
 	ls, err := l.db.Store(l.cfg.limits)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	rec, err := ls.Get(ctx, s.String())
 	if errors.Is(err, persist.ErrNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return l.decodeLimits(rec)
+	budgets, err := l.decodeLimits(rec)
+	return budgets, rec.Revision, err
 }
 
 // SetBudget creates or replaces the budget for b.Scope and b.Period. The
@@ -107,6 +115,7 @@ func (l *Ledger) SetBudget(ctx context.Context, b Budget) error {
 	if err := b.validate(op); err != nil {
 		return err
 	}
+	defer l.limits.forget(b.Scope.String())
 	ls, err := l.db.Store(l.cfg.limits)
 	if err != nil {
 		return wrap(op, err)
@@ -185,6 +194,7 @@ func (l *Ledger) DeleteBudget(ctx context.Context, scope Scope, period Period) e
 	if err := period.validate(); err != nil {
 		return err
 	}
+	defer l.limits.forget(scope.String())
 	ls, err := l.db.Store(l.cfg.limits)
 	if err != nil {
 		return wrap(op, err)

@@ -22,6 +22,7 @@ type Reservation struct {
 	expires  time.Time
 	exp      int64 // expires, Unix seconds: the hold group in each counter
 	targets  []target
+	checks   []limitCheck    // the limits Reserve planned from, if remembered ones
 	hold     json.RawMessage // the hold record's data
 	decision Decision
 	failOpen bool

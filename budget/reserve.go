@@ -65,14 +65,59 @@ func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now t
 	if err := l.prepare(ctx); err != nil {
 		return nil, wrap(op, err)
 	}
-	targets, err := l.plan(ctx, scopes, now)
-	if err != nil {
-		return nil, wrap(op, err)
+	_, cache := l.db.(persist.Applier)
+	refreshed := false
+	for {
+		var targets []target
+		var checks []limitCheck
+		ok := false
+		if cache {
+			targets, checks, ok = l.planCached(scopes, now)
+		}
+		if !ok {
+			var err error
+			if targets, err = l.plan(ctx, scopes, now); err != nil {
+				return nil, wrap(op, err)
+			}
+			checks = nil
+		}
+		if len(targets) == 0 {
+			return nil, noBudget(op, scopes)
+		}
+		r, err := l.newReservation(scopes, req.Estimate, now, targets, checks)
+		if err != nil {
+			return nil, wrap(op, err)
+		}
+		if err := l.ensureCounters(ctx, targets); err != nil {
+			return nil, wrap(op, err)
+		}
+		o := l.submit(ctx, &job{kind: opReserve, r: r})
+		switch {
+		case o.denied:
+			dec := Decision{Estimate: req.Estimate, Budgets: o.statuses}
+			dec.finish()
+			return nil, &ExceededError{Decision: dec}
+		case errors.Is(o.err, errReplan):
+			// The budgets it was planned from may have changed, and
+			// nothing was done: plan again from the store.
+			cache = false
+			continue
+		case errors.Is(o.err, persist.ErrNotFound) && !refreshed:
+			refreshed = true
+			l.forget(targets)
+			continue
+		case o.err != nil:
+			return nil, wrap(op, o.err)
+		}
+		r.decision = Decision{Estimate: req.Estimate, Budgets: o.statuses}
+		r.decision.finish()
+		return r, nil
 	}
-	if len(targets) == 0 {
-		return nil, noBudget(op, scopes)
-	}
-	est := req.Estimate
+}
+
+// newReservation returns the reservation of est against targets, planned
+// from budgets that checks, if any, must find unchanged.
+func (l *Ledger) newReservation(scopes []Scope, est Micros, now time.Time, targets []target, checks []limitCheck) (*Reservation, error) {
 	exp := l.holdKey(now)
 	ids := make([]string, len(targets))
 	for i, t := range targets {
@@ -80,30 +125,9 @@ func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now t
 	}
 	r := &Reservation{
 		l: l, id: ident.NewID(), scopes: scopes, estimate: est,
-		created: now, expires: time.Unix(exp, 0).UTC(), exp: exp, targets: targets,
+		created: now, expires: time.Unix(exp, 0).UTC(), exp: exp, targets: targets, checks: checks,
 	}
-	if r.hold, err = json.Marshal(holdDoc{Amount: est, Expires: exp, Counters: ids}); err != nil {
-		return nil, wrap(op, err)
-	}
-	for attempt := 0; ; attempt++ {
-		if err := l.ensureCounters(ctx, targets); err != nil {
-			return nil, wrap(op, err)
-		}
-		o := l.submit(ctx, &job{kind: opReserve, r: r})
-		if o.denied {
-			dec := Decision{Estimate: est, Budgets: o.statuses}
-			dec.finish()
-			return nil, &ExceededError{Decision: dec}
-		}
-		if o.err != nil {
-			if errors.Is(o.err, persist.ErrNotFound) && attempt == 0 {
-				l.forget(targets)
-				continue
-			}
-			return nil, wrap(op, o.err)
-		}
-		r.decision = Decision{Estimate: est, Budgets: o.statuses}
-		r.decision.finish()
-		return r, nil
-	}
+	var err error
+	r.hold, err = json.Marshal(holdDoc{Amount: est, Expires: exp, Counters: ids})
+	return r, err
 }

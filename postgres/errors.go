@@ -122,10 +122,13 @@ func (db *DB) mapError(ctx context.Context, op, table, id string, err error, saf
 	case classRollback:
 		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{err}}
 	case classLost:
+		// The server is out of reach, at least for now: hosts map this to
+		// 503 like a failed connect, whether or not it is retried.
+		lost := fmt.Errorf("%w: %w", persist.ErrUnavailable, db.scrub(err))
 		if safe || pgconn.SafeToRetry(err) {
-			return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{db.scrub(err)}}
+			return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{lost}}
 		}
-		return &persist.Error{Op: op, Table: table, ID: id, Err: db.scrub(err)}
+		return &persist.Error{Op: op, Table: table, ID: id, Err: lost}
 	}
 	if pgconn.SafeToRetry(err) {
 		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{db.scrub(err)}}
