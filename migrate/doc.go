@@ -26,13 +26,15 @@
 //
 // # Verification
 //
-// After a table is copied, Copy lists both sides in id order
-// ([persist.ByID]) and merges the two streams, comparing the SHA-256 of each
-// record's canonical JSON (internal/jsonx). The source's listing is read
-// while the copy runs, which mostly waits on the target, and its ids and
-// digests are spooled to an unlinked temporary file in [os.TempDir] (about
-// 70 bytes a record); without a usable temporary directory the source is
-// listed again after the copy instead. Memory stays bounded either way. The canonical form is the same
+// After a table is copied, Copy merges both sides in id order, comparing
+// the SHA-256 of each record's canonical JSON (internal/jsonx). The source
+// side is not read again: the records the copy read are hashed while it
+// runs, on a goroutine of their own, and their ids and digests are sorted
+// in runs of 131,072 and spooled to an unlinked temporary file in
+// [os.TempDir] (about 70 bytes a record); verification merges the runs.
+// Without a usable temporary directory the source is listed again by id
+// ([persist.ByID]) after the copy instead. Memory stays bounded either
+// way. The canonical form is the same
 // for a document stored as SQLite TEXT and as PostgreSQL JSONB, which
 // reorders keys, drops whitespace, keeps the last of duplicate keys and
 // rewrites numbers (1e2 becomes 100), so such rewrites are not mismatches,

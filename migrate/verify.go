@@ -22,30 +22,53 @@ type entry struct {
 // is exhausted.
 type producer func(ctx context.Context, emit func(entry) bool) error
 
-// listProducer lists s in id order, hashing each record.
+// listProducer lists s in id order, hashing each record. The listing runs
+// on a goroutine of its own, a batch ahead of the hashing, so the database
+// produces the next rows while this one hashes.
 func listProducer(s persist.Store, side, table string) producer {
 	return func(ctx context.Context, emit func(entry) bool) error {
-		prev, first := "", true
-		for rec, err := range s.List(ctx, &persist.ListOptions{Order: persist.ByID}) {
-			if err != nil {
-				return err
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []persist.Record, 1)
+		listErr := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			listErr <- readBatches(ctx, s, &persist.ListOptions{Order: persist.ByID}, listBatch, batches)
+		}()
+		err := func() error {
+			prev, first := "", true
+			for batch := range batches {
+				for i := range batch {
+					rec := &batch[i]
+					// The merge is only correct on strictly ascending ids;
+					// a backend that orders otherwise would show up as
+					// false mismatches, so stop and say so instead.
+					if !first && rec.ID <= prev {
+						return fmt.Errorf("migrate: %s table %s listed by id out of byte order: %q after %q", side, table, rec.ID, prev)
+					}
+					prev, first = rec.ID, false
+					e := entry{id: rec.ID}
+					e.sum, e.bad = jsonx.Digest(rec.Data)
+					if !emit(e) {
+						return ctx.Err()
+					}
+				}
 			}
-			// The merge is only correct on strictly ascending ids; a
-			// backend that orders otherwise would show up as false
-			// mismatches, so stop and say so instead.
-			if !first && rec.ID <= prev {
-				return fmt.Errorf("migrate: %s table %s listed by id out of byte order: %q after %q", side, table, rec.ID, prev)
-			}
-			prev, first = rec.ID, false
-			e := entry{id: rec.ID}
-			e.sum, e.bad = jsonx.Digest(rec.Data)
-			if !emit(e) {
-				return ctx.Err()
-			}
+			return nil
+		}()
+		cancel()
+		for range batches {
+			// drain, so the lister sees the cancellation and ends
 		}
-		return nil
+		if lerr := <-listErr; err == nil {
+			err = lerr
+		}
+		return err
 	}
 }
+
+// listBatch is the number of records a verification listing reads ahead.
+const listBatch = 500
 
 // scan runs a producer on its own goroutine, handing entries over in
 // batches, so both sides are read and hashed in parallel while the caller
