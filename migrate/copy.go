@@ -189,10 +189,10 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	verifyStart := time.Now()
 	before := tr
 	before.Errors = slices.Clone(tr.Errors)
-	err = m.verify(ctx, name, from, to, sp, total, &tr, failed)
+	err = m.verify(ctx, name, from, to, sp, !m.noSpool, total, &tr, failed)
 	if _, ok := errors.AsType[*spoolError](err); ok && ctx.Err() == nil {
-		tr = before // start over, listing the source now
-		err = m.verify(ctx, name, from, to, nil, total, &tr, failed)
+		tr = before // start over, listing both sides by id now
+		err = m.verify(ctx, name, from, to, nil, false, total, &tr, failed)
 	}
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
 	return tr, err

@@ -32,9 +32,10 @@
 // runs, on a goroutine of their own, and their ids and digests are sorted
 // in runs of 131,072 and spooled to an unlinked temporary file in
 // [os.TempDir] (about 70 bytes a record); verification merges the runs.
-// Without a usable temporary directory the source is listed again by id
-// ([persist.ByID]) after the copy instead. Memory stays bounded either
-// way. The canonical form is the same
+// The target is listed in insertion order, which for a table loaded in
+// one pass is its physical order, and sorted through a spool of its own
+// the same way. Without a usable temporary directory both sides are
+// listed by id ([persist.ByID]) instead. Memory stays bounded either way. The canonical form is the same
 // for a document stored as SQLite TEXT and as PostgreSQL JSONB, which
 // reorders keys, drops whitespace, keeps the last of duplicate keys and
 // rewrites numbers (1e2 becomes 100), so such rewrites are not mismatches,

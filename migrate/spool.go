@@ -134,6 +134,34 @@ func (sp *spool) run() {
 	flush()
 }
 
+// listing fills the spool with s listed in insertion order, then merges
+// it: a producer of s's entries in id order.
+func (sp *spool) listing(s persist.Store) producer {
+	return func(ctx context.Context, emit func(entry) bool) error {
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []persist.Record, 1)
+		listErr := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			listErr <- readBatches(lctx, s, nil, listBatch, batches)
+		}()
+		for batch := range batches {
+			if !sp.add(lctx, batch) {
+				cancel()
+			}
+		}
+		sp.finish()
+		if err := <-listErr; err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return sp.producer()(ctx, emit)
+	}
+}
+
 // producer merges the runs into one listing in strictly ascending id
 // order. Of equal ids in several runs, the one from the latest run wins.
 func (sp *spool) producer() producer {

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 
@@ -143,8 +144,12 @@ func (sc *scan) drain() {
 // the missing ones are what a copy would insert.
 //
 // The source side comes from sp when the copy spooled it, else from a
-// listing made now.
-func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, sp *spool, total int64, tr *TableReport, failed map[string]bool) error {
+// listing by id made now. With spoolTarget, the target is listed in
+// insertion order and sorted by id through a spool of its own: for a
+// table loaded in one pass that reads the rows in their physical order,
+// where an id-ordered listing makes the database fetch every row from a
+// random place.
+func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, sp *spool, spoolTarget bool, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	size := m.opts.BatchSize
@@ -155,6 +160,12 @@ func (m *migration) verify(ctx context.Context, name string, from, to persist.St
 	var dstP producer
 	if to != nil {
 		dstP = listProducer(to, "target", name)
+		if spoolTarget {
+			if tsp := startSpool(cmp.Or(m.runEntries, runEntries)); tsp != nil {
+				defer tsp.close()
+				dstP = tsp.listing(to)
+			}
+		}
 	}
 	src := startScan(ctx, size, srcP)
 	dst := startScan(ctx, size, dstP)
