@@ -73,5 +73,6 @@
 // would insert, skip and find mismatched, writing nothing and creating no
 // table. (Opening a table through a backend may still upgrade a table in the
 // earlier portal layout additively; that is the backend's doing, on the
-// source as on the target.)
+// source as on the target. A SQLite source opened read-only, as
+// persist-migrate opens it, is read as it is.)
 package migrate
