@@ -173,18 +173,25 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 			sp.finish()
 		}
 		tr.CopySeconds = time.Since(copyStart).Seconds()
-		if finish != nil {
-			// Before verifying: Copy returns only once the table is
-			// whole again, and verification reads by id, which needs no
-			// deferred index.
-			f := finish
-			finish = nil
-			m.progress(Progress{Table: name, Phase: PhaseIndex})
-			err = joinErrors(err, endBulkLoad(ctx, f, &tr))
-		}
 		if err != nil {
-			return tr, err
+			return tr, err // the deferred endBulkLoad restores the indexes
 		}
+	}
+	// The deferred indexes are built while verification reads the target
+	// in insertion order, which needs none of them (the build blocks
+	// writes, not reads); Copy returns only once both are done, so the
+	// table is whole again.
+	var indexed chan indexResult
+	if finish != nil {
+		f := finish
+		finish = nil
+		m.progress(Progress{Table: name, Phase: PhaseIndex})
+		indexed = make(chan indexResult, 1)
+		go func() {
+			var r TableReport
+			err := endBulkLoad(ctx, f, &r)
+			indexed <- indexResult{r.IndexSeconds, err}
+		}()
 	}
 	verifyStart := time.Now()
 	before := tr
@@ -195,7 +202,18 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		err = m.verify(ctx, name, from, to, nil, false, total, &tr, failed)
 	}
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
+	if indexed != nil {
+		r := <-indexed
+		tr.IndexSeconds = r.seconds
+		err = joinErrors(err, r.err)
+	}
 	return tr, err
+}
+
+// indexResult is the outcome of building the deferred indexes.
+type indexResult struct {
+	seconds float64
+	err     error
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was

@@ -18,11 +18,14 @@
 // missing and skips the rest.
 //
 // A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
-// table is empty builds its secondary indexes once, after the table's copy
-// and before its verification, instead of row by row; the time is reported
-// as index_seconds. The indexes are built also when the copy fails or ctx
-// is cancelled, under a context of their own bounded to two minutes; past
-// that, the backend builds them when the table is next opened.
+// table is empty builds its secondary indexes once, after the table's copy,
+// instead of row by row (and PostgreSQL writes the batches with COPY
+// meanwhile); the build runs while the verification reads the target,
+// which needs none of the deferred indexes, and Copy returns only once
+// both are done. The build's time is reported as index_seconds. The
+// indexes are built also when the copy fails or ctx is cancelled, under a
+// context of their own bounded to two minutes; past that, the backend
+// builds them when the table is next opened.
 //
 // # Verification
 //
