@@ -16,6 +16,13 @@ import (
 // transaction.
 const batchSize = 1000
 
+// maxCopyBatch is the most records one COPY writes during a bulk load: a
+// COPY has no per-statement round trip to amortise the way unnest does,
+// so the whole of an InsertMany call up to this size is one COPY and one
+// transaction (fewer commits; a migration's batches of 5000 loaded about
+// 15 % faster than batches of 1000).
+const maxCopyBatch = 100_000
+
 // batch holds one batch's columns in the shape the unnest statement binds.
 type batch struct {
 	ids   []string
@@ -72,9 +79,9 @@ func stamp(t time.Time) pgtype.Timestamptz {
 // when non-zero. Every record is validated first; one bad record, or an
 // empty ID, fails the call with [persist.ErrInvalid] and writes nothing.
 // Each batch of 1000 records is one INSERT ... SELECT FROM unnest(...)
-// statement (a COPY during a bulk load, see [Store.BeginBulkLoad]), so one
-// round trip and one transaction; batches already
-// committed when an error occurs stay written and are counted.
+// statement, so one round trip and one transaction (during a bulk load,
+// see [Store.BeginBulkLoad], up to 100,000 records are one COPY); batches
+// already committed when an error occurs stay written and are counted.
 func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
 	var res persist.InsertResult
 	for i := range recs {
@@ -88,8 +95,13 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 	}
 	seen := make(map[string]struct{}, len(recs))
 	var b batch
-	for start := 0; start < len(recs); start += batchSize {
-		end := min(start+batchSize, len(recs))
+	loading := s.tx == nil && s.t.loads.Load() > 0
+	step := batchSize
+	if loading {
+		step = maxCopyBatch
+	}
+	for start := 0; start < len(recs); start += step {
+		end := min(start+step, len(recs))
 		b.reset()
 		for i := start; i < end; i++ {
 			if _, dup := seen[recs[i].ID]; dup {
@@ -103,7 +115,7 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 			// ON CONFLICT DO NOTHING makes a repeated batch harmless, so a
 			// batch cut off by a lost connection is run again; if its commit
 			// had in fact landed, its rows count as skipped.
-			bulk := s.tx == nil && s.t.loads.Load() > 0 && b.complete()
+			bulk := loading && b.complete()
 			err := s.do(ctx, "insert_many", "", true, func(ctx context.Context, q querier) error {
 				var err error
 				if bulk {
