@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,10 +17,16 @@ import (
 // The report is never nil; on error it covers the tables attempted so far.
 // The package documentation lists the errors and what each means.
 func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
-	return copyDB(ctx, src, dst, opts, false)
+	return copyDB(ctx, src, dst, opts, hooks{})
 }
 
-func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, noSpool bool) (*Report, error) {
+// hooks change how Copy works inside, for tests.
+type hooks struct {
+	noSpool    bool // list the source again to verify
+	runEntries int  // entries per sorted spool run; 0 means runEntries
+}
+
+func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*Report, error) {
 	start := time.Now()
 	var o Options
 	if opts != nil {
@@ -56,7 +63,7 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, noSpool boo
 			}
 		}
 	}
-	m := &migration{src: src, dst: dst, opts: o, noSpool: noSpool}
+	m := &migration{src: src, dst: dst, opts: o, hooks: h}
 	if o.DryRun {
 		// Opening a missing table on the target would create it, so a dry
 		// run compares only with the tables that already exist there.
@@ -103,7 +110,7 @@ type migration struct {
 	src, dst persist.DB
 	opts     Options
 	dstHas   map[string]bool // dry run only: tables that exist on the target
-	noSpool  bool            // list the source again to verify (tests)
+	hooks
 }
 
 func (m *migration) progress(p Progress) {
@@ -152,40 +159,61 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	var failed map[string]bool
 	var sp *spool
 	if !m.opts.DryRun {
-		// The source's id-ordered listing for verification is read
-		// while the copy runs (see spool).
+		// The source side of verification is hashed from the records
+		// the copy reads, while it runs (see spool).
 		if !m.noSpool {
-			if sp = startSpool(ctx, from, name); sp != nil {
+			if sp = startSpool(cmp.Or(m.runEntries, runEntries)); sp != nil {
 				defer sp.close()
 			}
 		}
 		failed = map[string]bool{}
 		copyStart := time.Now()
-		err = m.copyRows(ctx, name, from, to, total, &tr, failed)
+		err = m.copyRows(ctx, name, from, to, total, &tr, failed, sp)
+		if sp != nil {
+			sp.finish()
+		}
 		tr.CopySeconds = time.Since(copyStart).Seconds()
-		if finish != nil {
-			// Before verifying: Copy returns only once the table is
-			// whole again, and verification reads by id, which needs no
-			// deferred index.
-			f := finish
-			finish = nil
-			m.progress(Progress{Table: name, Phase: PhaseIndex})
-			err = joinErrors(err, endBulkLoad(ctx, f, &tr))
-		}
 		if err != nil {
-			return tr, err
+			return tr, err // the deferred endBulkLoad restores the indexes
 		}
+	}
+	// The deferred indexes are built while verification reads the target
+	// in insertion order, which needs none of them (the build blocks
+	// writes, not reads); Copy returns only once both are done, so the
+	// table is whole again.
+	var indexed chan indexResult
+	if finish != nil {
+		f := finish
+		finish = nil
+		m.progress(Progress{Table: name, Phase: PhaseIndex})
+		indexed = make(chan indexResult, 1)
+		go func() {
+			var r TableReport
+			err := endBulkLoad(ctx, f, &r)
+			indexed <- indexResult{r.IndexSeconds, err}
+		}()
 	}
 	verifyStart := time.Now()
 	before := tr
 	before.Errors = slices.Clone(tr.Errors)
-	err = m.verify(ctx, name, from, to, sp, total, &tr, failed)
+	err = m.verify(ctx, name, from, to, sp, !m.noSpool, total, &tr, failed)
 	if _, ok := errors.AsType[*spoolError](err); ok && ctx.Err() == nil {
-		tr = before // start over, listing the source now
-		err = m.verify(ctx, name, from, to, nil, total, &tr, failed)
+		tr = before // start over, listing both sides by id now
+		err = m.verify(ctx, name, from, to, nil, false, total, &tr, failed)
 	}
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
+	if indexed != nil {
+		r := <-indexed
+		tr.IndexSeconds = r.seconds
+		err = joinErrors(err, r.err)
+	}
 	return tr, err
+}
+
+// indexResult is the outcome of building the deferred indexes.
+type indexResult struct {
+	seconds float64
+	err     error
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was
@@ -220,15 +248,16 @@ func joinErrors(a, b error) error {
 
 // copyRows streams the table from one goroutine reading batches while this
 // one writes the previous batch, so the two databases work at the same
-// time. The channel holds one batch: at most three are in memory.
-func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
+// time, and hands each batch to sp (when not nil), which hashes it
+// meanwhile. The channels hold one batch each: at most five are in memory.
+func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool, sp *spool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []persist.Record, 1)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		readErr <- readBatches(ctx, from, m.opts.BatchSize, batches)
+		readErr <- readBatches(ctx, from, nil, m.opts.BatchSize, batches)
 	}()
 
 	m.progress(Progress{Table: name, Phase: PhaseCopy, Total: total})
@@ -239,6 +268,11 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 			continue // drain, so the reader can see the cancellation and exit
 		}
 		tr.RowsRead += int64(len(batch))
+		if sp != nil && !sp.add(ctx, batch) {
+			werr = ctx.Err()
+			cancel()
+			continue
+		}
 		if werr = m.writeBatch(ctx, name, to, batch, tr, failed); werr != nil {
 			cancel()
 			continue
@@ -253,9 +287,10 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 	return rerr
 }
 
-// readBatches lists the table in insertion order, so the target assigns
-// the same order, and sends it on in batches of size records.
-func readBatches(ctx context.Context, from persist.Store, size int, out chan<- []persist.Record) error {
+// readBatches lists the table (in insertion order for the copy, so the
+// target assigns the same order) and sends it on in batches of size
+// records.
+func readBatches(ctx context.Context, from persist.Store, opts *persist.ListOptions, size int, out chan<- []persist.Record) error {
 	batch := make([]persist.Record, 0, size)
 	send := func() bool {
 		select {
@@ -266,7 +301,7 @@ func readBatches(ctx context.Context, from persist.Store, size int, out chan<- [
 			return false
 		}
 	}
-	for rec, err := range from.List(ctx, nil) {
+	for rec, err := range from.List(ctx, opts) {
 		if err != nil {
 			return err
 		}

@@ -85,11 +85,13 @@ func TestCopy_SQLiteToSQLite(t *testing.T) {
 	})
 }
 
-// copyFuncs are the two ways of verifying: the source listing spooled
-// during the copy (the default) and listed again after it.
+// copyFuncs are the ways of verifying: the records the copy read spooled
+// (the default), in one sorted run or in many, and the source listed
+// again after the copy.
 var copyFuncs = map[string]func(context.Context, persist.DB, persist.DB, *migrate.Options) (*migrate.Report, error){
-	"Spooled":     migrate.Copy,
-	"ListedAgain": migrate.CopyListingSourceAgain,
+	"Spooled":       migrate.Copy,
+	"SpooledInRuns": migrate.CopyInSmallRuns,
+	"ListedAgain":   migrate.CopyListingSourceAgain,
 }
 
 func TestCopy_Mismatches(t *testing.T) {

@@ -18,21 +18,27 @@
 // missing and skips the rest.
 //
 // A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
-// table is empty builds its secondary indexes once, after the table's copy
-// and before its verification, instead of row by row; the time is reported
-// as index_seconds. The indexes are built also when the copy fails or ctx
-// is cancelled, under a context of their own bounded to two minutes; past
-// that, the backend builds them when the table is next opened.
+// table is empty builds its secondary indexes once, after the table's copy,
+// instead of row by row (and PostgreSQL writes the batches with COPY
+// meanwhile); the build runs while the verification reads the target,
+// which needs none of the deferred indexes, and Copy returns only once
+// both are done. The build's time is reported as index_seconds. The
+// indexes are built also when the copy fails or ctx is cancelled, under a
+// context of their own bounded to two minutes; past that, the backend
+// builds them when the table is next opened.
 //
 // # Verification
 //
-// After a table is copied, Copy lists both sides in id order
-// ([persist.ByID]) and merges the two streams, comparing the SHA-256 of each
-// record's canonical JSON (internal/jsonx). The source's listing is read
-// while the copy runs, which mostly waits on the target, and its ids and
-// digests are spooled to an unlinked temporary file in [os.TempDir] (about
-// 70 bytes a record); without a usable temporary directory the source is
-// listed again after the copy instead. Memory stays bounded either way. The canonical form is the same
+// After a table is copied, Copy merges both sides in id order, comparing
+// the SHA-256 of each record's canonical JSON (internal/jsonx). The source
+// side is not read again: the records the copy read are hashed while it
+// runs, on a goroutine of their own, and their ids and digests are sorted
+// in runs of 131,072 and spooled to an unlinked temporary file in
+// [os.TempDir] (about 70 bytes a record); verification merges the runs.
+// The target is listed in insertion order, which for a table loaded in
+// one pass is its physical order, and sorted through a spool of its own
+// the same way. Without a usable temporary directory both sides are
+// listed by id ([persist.ByID]) instead. Memory stays bounded either way. The canonical form is the same
 // for a document stored as SQLite TEXT and as PostgreSQL JSONB, which
 // reorders keys, drops whitespace, keeps the last of duplicate keys and
 // rewrites numbers (1e2 becomes 100), so such rewrites are not mismatches,
@@ -70,5 +76,6 @@
 // would insert, skip and find mismatched, writing nothing and creating no
 // table. (Opening a table through a backend may still upgrade a table in the
 // earlier portal layout additively; that is the backend's doing, on the
-// source as on the target.)
+// source as on the target. A SQLite source opened read-only, as
+// persist-migrate opens it, is read as it is.)
 package migrate

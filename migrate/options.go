@@ -1,9 +1,11 @@
 package migrate
 
 // DefaultBatchSize is the number of records read and written at a time when
-// [Options.BatchSize] is zero. It matches the backends' own InsertMany
-// transaction size, so each batch is one transaction.
-const DefaultBatchSize = 1000
+// [Options.BatchSize] is zero. Into an empty PostgreSQL table each batch is
+// one COPY: 5000 made the copy phase of the migration benchmark about 15 %
+// faster than 1000, for about 15 MB more memory. Otherwise the backends
+// split a batch into transactions of their own size (1000 records).
+const DefaultBatchSize = 5000
 
 // MaxBatchSize bounds [Options.BatchSize], and with it the memory a copy
 // holds: two batches in flight on each side.

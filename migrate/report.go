@@ -52,13 +52,14 @@ type TableReport struct {
 	Table string `json:"table"`
 	Counts
 
-	// PrepareSeconds, CopySeconds, IndexSeconds and VerifySeconds split
-	// ElapsedSeconds: opening the table on both sides (which includes a
-	// backend upgrading a table in the earlier portal layout, and
-	// deferring the indexes of an empty target table, see
+	// PrepareSeconds, CopySeconds, IndexSeconds and VerifySeconds time
+	// the steps of ElapsedSeconds: opening the table on both sides (which
+	// includes a backend upgrading a table in the earlier portal layout,
+	// and deferring the indexes of an empty target table, see
 	// [persist.BulkLoader]) and counting the source; the copy; building
-	// the deferred indexes (next to nothing when none were deferred); and the
-	// verification.
+	// the deferred indexes (next to nothing when none were deferred); and
+	// the verification. The index build runs during the verification, so
+	// the four can add up to more than ElapsedSeconds.
 	PrepareSeconds float64 `json:"prepare_seconds"`
 	CopySeconds    float64 `json:"copy_seconds"`
 	IndexSeconds   float64 `json:"index_seconds"`

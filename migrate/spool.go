@@ -2,45 +2,53 @@ package migrate
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/jsonx"
 )
 
 // spool holds the source side of a table's verification: the (id, digest)
-// entries of a source listing in id order, written to an unlinked
-// temporary file while the copy runs, and read back by the merge. Reading
-// and hashing the source this way overlaps with the copy, which waits on
-// the target, instead of adding to the verification's time; memory stays
-// bounded and the file, about 70 bytes a record, disappears when closed.
-//
-// The merge may start before the listing is complete: its reader follows
-// the file as it grows.
+// entries of the records the copy read, hashed on a goroutine of its own
+// while the copy runs, so the source is read once and its hashing
+// overlaps with the writes. The copy reads in insertion order and the
+// merge needs id order, so the entries are sorted in runs of at most
+// runEntries and each run is written to an unlinked temporary file;
+// verification merges the runs. Memory stays bounded by one run; the
+// file, about 70 bytes a record, disappears when closed.
 type spool struct {
 	f    *os.File
-	mu   sync.Mutex
-	cond *sync.Cond
-	size int64 // bytes written and flushed, safe to read
-	done bool  // the writer has finished, with err
-	err  error
-	stop context.CancelFunc
-	exit chan struct{} // closed when the writer goroutine returns
+	in   chan []persist.Record
+	exit chan struct{} // closed when the goroutine returns
+	once sync.Once     // closes in
+
+	runSize int // entries per run
+
+	// Set by the goroutine before exit is closed.
+	runs []section
+	err  error // a failure of the file itself (*spoolError)
 }
 
-// publishEvery is how many entries the writer buffers before making them
-// readable.
-const publishEvery = 1024
+// section is one sorted run in the spool file.
+type section struct{ off, n int64 }
 
-// startSpool lists from in id order on a new goroutine and spools it. It
-// returns nil when no temporary file can be made; the caller then lists
-// the source again during verification, as without a spool.
-func startSpool(ctx context.Context, from persist.Store, table string) *spool {
+// runEntries bounds a run: with ids of about 36 bytes, a run takes about
+// 12 MB while it is sorted.
+const runEntries = 128 << 10
+
+// startSpool creates the spool file and starts its goroutine. It returns
+// nil when no temporary file can be made; the caller then lists the source
+// again during verification.
+func startSpool(runSize int) *spool {
 	f, err := os.CreateTemp("", "persist-migrate-*.digests")
 	if err != nil {
 		return nil
@@ -48,119 +56,196 @@ func startSpool(ctx context.Context, from persist.Store, table string) *spool {
 	// Unlink at once where the system allows it, so nothing is left behind
 	// even if the process is killed.
 	_ = os.Remove(f.Name())
-	ctx, stop := context.WithCancel(ctx)
-	sp := &spool{f: f, stop: stop, exit: make(chan struct{})}
-	sp.cond = sync.NewCond(&sp.mu)
-	go sp.write(ctx, listProducer(from, "source", table))
+	sp := &spool{f: f, in: make(chan []persist.Record, 1), exit: make(chan struct{}), runSize: runSize}
+	go sp.run()
 	return sp
 }
 
-func (sp *spool) write(ctx context.Context, produce producer) {
-	defer close(sp.exit)
-	w := bufio.NewWriterSize(sp.f, 64<<10)
-	var written int64
-	var werr error
-	n := 0
-	publish := func() bool {
-		if werr = w.Flush(); werr != nil {
-			return false
-		}
-		sp.mu.Lock()
-		sp.size = written
-		sp.cond.Broadcast()
-		sp.mu.Unlock()
+// add hands a batch the copy read to the spool, waiting while the spool
+// is a batch behind. It returns false when ctx is done first.
+func (sp *spool) add(ctx context.Context, batch []persist.Record) bool {
+	select {
+	case sp.in <- batch:
 		return true
+	case <-ctx.Done():
+		return false
 	}
-	var buf []byte
-	err := produce(ctx, func(e entry) bool {
-		buf = appendEntry(buf[:0], &e)
-		if _, werr = w.Write(buf); werr != nil {
-			return false
-		}
-		written += int64(len(buf))
-		if n++; n%publishEvery == 0 {
-			return publish()
-		}
-		return true
-	})
-	if err == nil && werr == nil {
-		publish()
-	}
-	if werr != nil {
-		err = &spoolError{werr}
-	}
-	sp.mu.Lock()
-	sp.done, sp.err = true, err
-	sp.cond.Broadcast()
-	sp.mu.Unlock()
 }
 
-// close stops the writer if it still runs, waits for it and releases the
-// file.
-func (sp *spool) close() {
-	sp.stop()
+// finish tells the spool that the copy read everything and waits until
+// every run is written. Calls after the first do nothing.
+func (sp *spool) finish() {
+	sp.once.Do(func() { close(sp.in) })
 	<-sp.exit
+}
+
+// close finishes the spool and releases the file.
+func (sp *spool) close() {
+	sp.finish()
 	sp.f.Close()
 	_ = os.Remove(sp.f.Name()) // where the early unlink was refused
 }
 
-// producer replays the spool, following the writer.
+func (sp *spool) run() {
+	defer close(sp.exit)
+	w := bufio.NewWriterSize(sp.f, 64<<10)
+	var off int64
+	buf := make([]entry, 0, sp.runSize)
+	idx := make([]sortKey, 0, sp.runSize)
+	var b []byte
+	flush := func() {
+		if len(buf) == 0 || sp.err != nil {
+			return
+		}
+		// Positions are sorted rather than the entries themselves,
+		// which moves far less; equal ids stay in the order read, and
+		// the last is kept: a record read twice (moved by a concurrent
+		// delete and insert) counts as last read.
+		// Each carries the id's first 8 bytes as a number, which
+		// decides most comparisons without reaching for the strings.
+		idx = idx[:0]
+		for i := range buf {
+			idx = append(idx, sortKey{prefix(buf[i].id), int32(i)})
+		}
+		slices.SortFunc(idx, func(x, y sortKey) int {
+			if x.k != y.k {
+				return cmp.Compare(x.k, y.k)
+			}
+			if c := strings.Compare(buf[x.i].id, buf[y.i].id); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.i, y.i)
+		})
+		start := off
+		for k, x := range idx {
+			if k+1 < len(idx) && buf[idx[k+1].i].id == buf[x.i].id {
+				continue
+			}
+			b = appendEntry(b[:0], &buf[x.i])
+			if _, err := w.Write(b); err != nil {
+				sp.err = &spoolError{err}
+				return
+			}
+			off += int64(len(b))
+		}
+		if err := w.Flush(); err != nil {
+			sp.err = &spoolError{err}
+			return
+		}
+		sp.runs = append(sp.runs, section{start, off - start})
+		clear(buf) // drop the ids
+		buf = buf[:0]
+	}
+	for batch := range sp.in {
+		if sp.err != nil {
+			continue // drain, so the copy never waits on a failed spool
+		}
+		for i := range batch {
+			e := entry{id: batch[i].ID}
+			e.sum, e.bad = jsonx.Digest(batch[i].Data)
+			buf = append(buf, e)
+			if len(buf) == sp.runSize {
+				flush()
+			}
+		}
+	}
+	flush()
+}
+
+// listing fills the spool with s listed in insertion order, then merges
+// it: a producer of s's entries in id order.
+func (sp *spool) listing(s persist.Store) producer {
+	return func(ctx context.Context, emit func(entry) bool) error {
+		lctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []persist.Record, 1)
+		listErr := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			listErr <- readBatches(lctx, s, nil, listBatch, batches)
+		}()
+		for batch := range batches {
+			if !sp.add(lctx, batch) {
+				cancel()
+			}
+		}
+		sp.finish()
+		if err := <-listErr; err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return sp.producer()(ctx, emit)
+	}
+}
+
+// sortKey is an entry's place in a run being sorted.
+type sortKey struct {
+	k uint64 // prefix of the id
+	i int32  // position in the run's buffer
+}
+
+// prefix returns id's first 8 bytes (zero-padded) as a big-endian number,
+// so that comparing prefixes orders ids as comparing the strings does,
+// ties aside.
+func prefix(id string) uint64 {
+	var b [8]byte
+	copy(b[:], id)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// producer merges the runs into one listing in strictly ascending id
+// order. Of equal ids in several runs, the one from the latest run wins.
 func (sp *spool) producer() producer {
 	return func(ctx context.Context, emit func(entry) bool) error {
-		stop := context.AfterFunc(ctx, func() {
-			sp.mu.Lock()
-			sp.cond.Broadcast()
-			sp.mu.Unlock()
-		})
-		defer stop()
-		r := bufio.NewReaderSize(&follower{sp: sp, ctx: ctx}, 64<<10)
-		for {
-			e, err := readEntry(r)
+		if sp.err != nil {
+			return sp.err
+		}
+		type head struct {
+			r  *bufio.Reader
+			e  entry
+			ok bool
+		}
+		heads := make([]head, len(sp.runs))
+		next := func(h *head) error {
+			e, err := readEntry(h.r)
 			if err == io.EOF {
+				h.ok = false
 				return nil
 			}
-			if err != nil {
+			h.e, h.ok = e, err == nil
+			return err
+		}
+		for i, s := range sp.runs {
+			heads[i].r = bufio.NewReaderSize(io.NewSectionReader(sp.f, s.off, s.n), 32<<10)
+			if err := next(&heads[i]); err != nil {
 				return err
+			}
+		}
+		for {
+			lo := -1
+			for i := range heads {
+				if heads[i].ok && (lo < 0 || heads[i].e.id <= heads[lo].e.id) {
+					lo = i // <=: the latest run wins a tie
+				}
+			}
+			if lo < 0 {
+				return nil
+			}
+			e := heads[lo].e
+			for i := range heads {
+				if heads[i].ok && heads[i].e.id == e.id {
+					if err := next(&heads[i]); err != nil {
+						return err
+					}
+				}
 			}
 			if !emit(e) {
 				return ctx.Err()
 			}
 		}
 	}
-}
-
-// follower reads the spool file up to what the writer has published,
-// waiting for more until the writer is done.
-type follower struct {
-	sp  *spool
-	ctx context.Context
-	off int64
-}
-
-func (fl *follower) Read(p []byte) (int, error) {
-	sp := fl.sp
-	sp.mu.Lock()
-	for fl.off == sp.size && !sp.done && fl.ctx.Err() == nil {
-		sp.cond.Wait()
-	}
-	size, done, err := sp.size, sp.done, sp.err
-	sp.mu.Unlock()
-	if fl.off == size {
-		switch {
-		case fl.ctx.Err() != nil:
-			return 0, fl.ctx.Err()
-		case err != nil:
-			return 0, err
-		case done:
-			return 0, io.EOF
-		}
-	}
-	n, rerr := sp.f.ReadAt(p[:min(int64(len(p)), size-fl.off)], fl.off)
-	fl.off += int64(n)
-	if rerr == io.EOF && n > 0 {
-		rerr = nil
-	}
-	return n, rerr
 }
 
 // spoolError is a failure of the spool file itself (a full disk), as
@@ -221,8 +306,11 @@ func readString(r *bufio.Reader) (string, error) {
 	if err == io.ErrUnexpectedEOF {
 		return "", errSpoolTruncated(err)
 	}
+	if err == io.EOF {
+		return "", err // at an entry boundary
+	}
 	if err != nil {
-		return "", err // io.EOF at an entry boundary, or the follower's error
+		return "", &spoolError{err}
 	}
 	if n > maxSpooledString {
 		return "", &spoolError{fmt.Errorf("spool damaged: length %d", n)}
@@ -234,12 +322,11 @@ func readString(r *bufio.Reader) (string, error) {
 	return string(b), nil
 }
 
-// errSpoolTruncated reports an entry cut short. Other errors come from the
-// follower (the source listing's error, or the context's) and pass
-// through as they are.
+// errSpoolTruncated reports an entry cut short, or the file failing to be
+// read back.
 func errSpoolTruncated(err error) error {
 	if err != io.EOF && err != io.ErrUnexpectedEOF {
-		return err
+		return &spoolError{err}
 	}
 	return &spoolError{fmt.Errorf("spool damaged: %w", io.ErrUnexpectedEOF)}
 }

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 
@@ -22,30 +23,53 @@ type entry struct {
 // is exhausted.
 type producer func(ctx context.Context, emit func(entry) bool) error
 
-// listProducer lists s in id order, hashing each record.
+// listProducer lists s in id order, hashing each record. The listing runs
+// on a goroutine of its own, a batch ahead of the hashing, so the database
+// produces the next rows while this one hashes.
 func listProducer(s persist.Store, side, table string) producer {
 	return func(ctx context.Context, emit func(entry) bool) error {
-		prev, first := "", true
-		for rec, err := range s.List(ctx, &persist.ListOptions{Order: persist.ByID}) {
-			if err != nil {
-				return err
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []persist.Record, 1)
+		listErr := make(chan error, 1)
+		go func() {
+			defer close(batches)
+			listErr <- readBatches(ctx, s, &persist.ListOptions{Order: persist.ByID}, listBatch, batches)
+		}()
+		err := func() error {
+			prev, first := "", true
+			for batch := range batches {
+				for i := range batch {
+					rec := &batch[i]
+					// The merge is only correct on strictly ascending ids;
+					// a backend that orders otherwise would show up as
+					// false mismatches, so stop and say so instead.
+					if !first && rec.ID <= prev {
+						return fmt.Errorf("migrate: %s table %s listed by id out of byte order: %q after %q", side, table, rec.ID, prev)
+					}
+					prev, first = rec.ID, false
+					e := entry{id: rec.ID}
+					e.sum, e.bad = jsonx.Digest(rec.Data)
+					if !emit(e) {
+						return ctx.Err()
+					}
+				}
 			}
-			// The merge is only correct on strictly ascending ids; a
-			// backend that orders otherwise would show up as false
-			// mismatches, so stop and say so instead.
-			if !first && rec.ID <= prev {
-				return fmt.Errorf("migrate: %s table %s listed by id out of byte order: %q after %q", side, table, rec.ID, prev)
-			}
-			prev, first = rec.ID, false
-			e := entry{id: rec.ID}
-			e.sum, e.bad = jsonx.Digest(rec.Data)
-			if !emit(e) {
-				return ctx.Err()
-			}
+			return nil
+		}()
+		cancel()
+		for range batches {
+			// drain, so the lister sees the cancellation and ends
 		}
-		return nil
+		if lerr := <-listErr; err == nil {
+			err = lerr
+		}
+		return err
 	}
 }
+
+// listBatch is the number of records a verification listing reads ahead.
+const listBatch = 500
 
 // scan runs a producer on its own goroutine, handing entries over in
 // batches, so both sides are read and hashed in parallel while the caller
@@ -120,8 +144,12 @@ func (sc *scan) drain() {
 // the missing ones are what a copy would insert.
 //
 // The source side comes from sp when the copy spooled it, else from a
-// listing made now.
-func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, sp *spool, total int64, tr *TableReport, failed map[string]bool) error {
+// listing by id made now. With spoolTarget, the target is listed in
+// insertion order and sorted by id through a spool of its own: for a
+// table loaded in one pass that reads the rows in their physical order,
+// where an id-ordered listing makes the database fetch every row from a
+// random place.
+func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, sp *spool, spoolTarget bool, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	size := m.opts.BatchSize
@@ -132,6 +160,12 @@ func (m *migration) verify(ctx context.Context, name string, from, to persist.St
 	var dstP producer
 	if to != nil {
 		dstP = listProducer(to, "target", name)
+		if spoolTarget {
+			if tsp := startSpool(cmp.Or(m.runEntries, runEntries)); tsp != nil {
+				defer tsp.close()
+				dstP = tsp.listing(to)
+			}
+		}
 	}
 	src := startScan(ctx, size, srcP)
 	dst := startScan(ctx, size, dstP)

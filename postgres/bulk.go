@@ -17,6 +17,13 @@ var _ persist.BulkLoader = (*Store)(nil)
 // once is several times faster than maintaining it row by row. Until finish
 // runs, every operation stays correct and Query scans the table.
 //
+// While the load is open, [Store.InsertMany] on the table writes each batch
+// with a binary COPY instead of an INSERT: a COPY has no ON CONFLICT, so a
+// batch that meets an id already stored (by a concurrent writer, or a
+// repeated batch) is rolled back whole and written again the usual way,
+// skipping the existing ids. The outcome is the same; only the speed
+// differs.
+//
 // Nothing is deferred, and finish does nothing, when the table has rows,
 // when the role does not own the table, or inside a transaction ([DB.Tx]):
 // the transaction's own writes would be the load, and DDL there would hold
@@ -42,16 +49,16 @@ func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Cont
 		}
 		return noop, nil
 	}
-	var dropped bool
+	var empty, dropped bool
 	err = s.do(ctx, "bulk_load", "", true, func(ctx context.Context, _ querier) error {
-		dropped = false
+		empty, dropped = false, false
 		return pgx.BeginFunc(ctx, s.db.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(s.t.schema, s.t.name)); err != nil {
 				return err
 			}
 			// Only the owner may drop the index; for anyone else the
 			// load simply runs with it.
-			var empty, owner bool
+			var owner bool
 			err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+s.t.qname+"), "+
 				"(SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = $1::regclass)", s.t.qname).Scan(&empty, &owner)
 			if err != nil || !empty || !owner {
@@ -67,15 +74,21 @@ func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Cont
 	if err != nil {
 		return nil, err
 	}
-	if !dropped {
+	if !empty {
 		return noop, nil
 	}
+	s.t.loads.Add(1)
 	var mu sync.Mutex
-	var finished bool
+	var finished, ended bool
 	return func(ctx context.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
-		if finished {
+		if !ended {
+			// Whatever the rebuild's outcome, the load is over.
+			ended = true
+			s.t.loads.Add(-1)
+		}
+		if finished || !dropped {
 			return nil
 		}
 		if err := s.rebuild(ctx); err != nil {

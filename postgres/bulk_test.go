@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -248,5 +250,91 @@ func TestBulkLoad_ConcurrentWithFirstUse(t *testing.T) {
 	}
 	if !hasGIN(t, schema, "shared") {
 		t.Fatal("GIN index missing after every bulk load finished")
+	}
+}
+
+// stamped returns events(n)[from:] with revisions and times set, as a
+// migration passes them, so a bulk load writes them with COPY.
+func stamped(from, n int) []persist.Record {
+	recs := events(n)[from:]
+	at := time.Date(2024, 5, 6, 7, 8, 9, 123456000, time.UTC)
+	for i := range recs {
+		recs[i].Revision = int64(i%3 + 1)
+		recs[i].Created = at.Add(time.Duration(i) * time.Second)
+		recs[i].Updated = recs[i].Created.Add(time.Hour)
+	}
+	return recs
+}
+
+func TestBulkLoad_CopySkipsExistingIDs(t *testing.T) {
+	db, _ := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	finish := mustBegin(t, s)
+	defer finish(ctx)
+
+	first := stamped(0, 1000)
+	if res, err := s.InsertMany(ctx, first); err != nil || res.Inserted != 1000 || res.Skipped != 0 {
+		t.Fatalf("InsertMany = %+v, %v, want 1000 inserted", res, err)
+	}
+	// A record written meanwhile by someone else: the next batch meets
+	// its id, so its COPY fails and the batch is written again, skipping
+	// it.
+	other := mustStore(t, db, "events")
+	if _, err := other.Put(ctx, persist.Record{ID: "e01500", Data: []byte(`{"other":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	// The batch also repeats ids 900..999, as a re-run after a lost
+	// connection would.
+	second := stamped(900, 2000)
+	res, err := s.InsertMany(ctx, second)
+	if err != nil || res.Inserted != 999 || res.Skipped != 101 {
+		t.Fatalf("InsertMany = %+v, %v, want 999 inserted, 101 skipped", res, err)
+	}
+	got, err := s.Get(ctx, "e01500")
+	if err != nil || string(got.Data) != `{"other": true}` || got.Revision != 1 {
+		t.Fatalf("Get(e01500) = %s rev %d, %v; the existing record was overwritten", got.Data, got.Revision, err)
+	}
+	// Every copied record keeps its revision and times, in input order.
+	want := slices.DeleteFunc(append(first, second[100:]...), func(r persist.Record) bool { return r.ID == "e01500" })
+	i := 0
+	for rec, err := range s.List(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.ID == "e01500" {
+			continue
+		}
+		w := want[i]
+		i++
+		if rec.ID != w.ID || rec.Revision != w.Revision || !rec.Created.Equal(w.Created) || !rec.Updated.Equal(w.Updated) {
+			t.Fatalf("record %d = %s rev %d %v %v, want %s rev %d %v %v", i, rec.ID, rec.Revision, rec.Created, rec.Updated,
+				w.ID, w.Revision, w.Created, w.Updated)
+		}
+	}
+	if i != len(want) {
+		t.Fatalf("listed %d loaded records, want %d", i, len(want))
+	}
+}
+
+func TestBulkLoad_CopyOnlyWhileOpen(t *testing.T) {
+	db, _ := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	finish := mustBegin(t, s)
+	if res, err := s.InsertMany(ctx, stamped(0, 10)); err != nil || res.Inserted != 10 {
+		t.Fatalf("InsertMany = %+v, %v", res, err)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// After finish, records without revisions or times get the defaults,
+	// as they always do; so do they during a load (COPY needs them all).
+	if res, err := s.InsertMany(ctx, events(20)[10:]); err != nil || res.Inserted != 10 {
+		t.Fatalf("InsertMany after finish = %+v, %v", res, err)
+	}
+	rec, err := s.Get(ctx, "e00015")
+	if err != nil || rec.Revision != 1 || rec.Created.IsZero() || time.Since(rec.Created) > time.Hour {
+		t.Fatalf("Get(e00015) = rev %d created %v, %v; want the defaults", rec.Revision, rec.Created, err)
 	}
 }

@@ -36,8 +36,9 @@
 //
 // A [Store] is a [persist.BulkLoader]: loading an empty table between
 // [Store.BeginBulkLoad] and its finish builds the GIN index once at the end
-// instead of row by row, which package migrate does for every table it
-// copies into PostgreSQL.
+// instead of row by row, and writes InsertMany's batches with a binary
+// COPY (falling back to the INSERT when a batch meets an existing id),
+// which package migrate does for every table it copies into PostgreSQL.
 //
 // # Microsoft Entra authentication
 //

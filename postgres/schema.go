@@ -36,6 +36,11 @@ type table struct {
 	// never happened.
 	ginName, sqlCreateGIN, sqlDropGIN string
 
+	// loads counts the bulk loads open on this DB that found the table
+	// empty; while it is positive, InsertMany writes with COPY (see
+	// BeginBulkLoad).
+	loads atomic.Int32
+
 	batch batchSQL
 }
 

@@ -77,7 +77,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist
 // inside a transaction. Empty IDs are generated; duplicate IDs are
 // [persist.ErrInvalid].
 func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.Record, error) {
-	if err := s.check(ctx, "put_many", ""); err != nil {
+	if err := s.checkWrite(ctx, "put_many", ""); err != nil {
 		return nil, err
 	}
 	out := make([]persist.Record, len(recs))
@@ -153,7 +153,7 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 // transaction (or the enclosing one) and reports, for each, whether it
 // existed; a repeated id existed only at its first occurrence.
 func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
-	if err := s.check(ctx, "delete_many", ""); err != nil {
+	if err := s.checkWrite(ctx, "delete_many", ""); err != nil {
 		return nil, err
 	}
 	if err := s.checkIDs("delete_many", ids); err != nil {

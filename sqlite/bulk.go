@@ -25,7 +25,7 @@ type row struct {
 // nothing.
 func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
 	var res persist.InsertResult
-	if err := s.check(ctx, "insert_many", ""); err != nil {
+	if err := s.checkWrite(ctx, "insert_many", ""); err != nil {
 		return res, err
 	}
 	now := time.Now().UnixMicro()
@@ -80,7 +80,7 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 // ReplaceAll replaces the table's contents with recs in one transaction.
 // The new records start at revision 1.
 func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) error {
-	if err := s.check(ctx, "replace_all", ""); err != nil {
+	if err := s.checkWrite(ctx, "replace_all", ""); err != nil {
 		return err
 	}
 	now := time.Now().UnixMicro()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -31,6 +32,16 @@ type Options struct {
 	// MaxReaders caps the read-only connection pool. Default
 	// max(4, GOMAXPROCS).
 	MaxReaders int
+
+	// ReadOnly opens an existing file for reading only (the URL parameter
+	// mode=ro): nothing in the file is created, upgraded or written, so
+	// its bytes stay as they were. A table in the earlier portal layout
+	// is read as it is, with its rowid order as insertion order, revision
+	// 1, and the time the DB was opened as created and updated time, as
+	// an upgrade would record them. Writes, [DB.Tx] and [DB.Store] for a
+	// missing table fail with [persist.ErrInvalid] and
+	// [persist.ErrNotFound]. Default false.
+	ReadOnly bool
 }
 
 // DB is a SQLite database: one writer connection and a pool of readers.
@@ -45,6 +56,8 @@ type DB struct {
 	policy      persist.RetryPolicy
 	busyTimeout time.Duration
 	closed      atomic.Bool
+	readOnly    bool
+	openedAt    int64 // Unix microseconds; read-only legacy tables' times
 
 	mu       sync.RWMutex
 	stores   map[string]*Store // tables known to exist in the committed schema
@@ -91,6 +104,9 @@ func Open(ctx context.Context, dsn string, opts *Options) (*DB, error) {
 	if c.maxReaders != 0 {
 		o.MaxReaders = c.maxReaders
 	}
+	if c.readOnly {
+		o.ReadOnly = true
+	}
 	return open(ctx, c, &o)
 }
 
@@ -117,6 +133,8 @@ func open(ctx context.Context, c urlConfig, o *Options) (*DB, error) {
 		policy:      o.Retry.WithDefaults(),
 		busyTimeout: o.BusyTimeout,
 		stores:      map[string]*Store{},
+		readOnly:    o.ReadOnly,
+		openedAt:    time.Now().UnixMicro(),
 	}
 	where := c.path
 	if c.memory {
@@ -135,18 +153,27 @@ func open(ctx context.Context, c urlConfig, o *Options) (*DB, error) {
 func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) {
 	var base string
 	created := false
-	if c.memory {
+	switch {
+	case db.readOnly && c.memory:
+		return errInvalid("open", "", "", "an in-memory database cannot be opened read-only")
+	case db.readOnly:
+		// mode=ro: SQLite neither creates the file nor writes to it.
+		if _, err := os.Stat(c.path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		}
+		base = "file:" + escapePath(c.path) + "?mode=ro"
+	case c.memory:
 		// memdb names starting with '/' are shared by every connection of
 		// the process that opens them; the unique name keeps handles apart.
 		base = "file:/persist-mem-" + ident.NewID() + "?vfs=memdb"
-	} else {
+	default:
 		if created, err = createFile(c.path); err != nil {
 			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
 		}
 		base = "file:" + escapePath(c.path) + "?"
 	}
 	pragmas := fmt.Sprintf("&_pragma=busy_timeout(%d)", o.BusyTimeout.Milliseconds())
-	if !c.memory {
+	if !c.memory && !db.readOnly {
 		pragmas += "&_pragma=journal_mode(WAL)"
 	}
 	pragmas += "&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
@@ -178,8 +205,12 @@ func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) 
 	db.writer.SetMaxIdleConns(1)
 	db.writer.SetConnMaxLifetime(0)
 	db.writer.SetConnMaxIdleTime(0)
-	if _, err := db.writer.ExecContext(ctx, createMeta); err != nil {
-		return openErr(err)
+	// Read-only, the writer never connects: every write is refused
+	// before it reaches SQLite, and the file is mode=ro besides.
+	if !db.readOnly {
+		if _, err := db.writer.ExecContext(ctx, createMeta); err != nil {
+			return openErr(err)
+		}
 	}
 	if created {
 		if err := chmodFiles(c.path); err != nil {
@@ -254,6 +285,9 @@ func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
 	if s != nil {
 		return s, nil
 	}
+	if db.readOnly {
+		return db.ensureReadOnly(ctx, name)
+	}
 	err := db.retry(ctx, "store", func(ctx context.Context) error {
 		tx, err := db.writer.BeginTx(ctx, nil)
 		if err != nil {
@@ -268,12 +302,17 @@ func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
 	if err != nil {
 		return nil, db.wrap(ctx, "store", name, "", err)
 	}
-	t := newTable(name)
+	return db.add(ctx, newTable(name, ""))
+}
+
+// add prepares t's statements and makes its store known.
+func (db *DB) add(ctx context.Context, t *table) (*Store, error) {
+	name := t.name
 	if err := t.prepare(ctx, db); err != nil {
 		t.close()
 		return nil, db.wrap(ctx, "store", name, "", err)
 	}
-	s = &Store{db: db, t: t}
+	s := &Store{db: db, t: t}
 	db.mu.Lock()
 	if db.closed.Load() {
 		db.mu.Unlock()
@@ -294,7 +333,18 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	var names []string
 	err := db.retry(ctx, "tables", func(ctx context.Context) error {
 		names = names[:0]
-		rows, err := db.readers.QueryContext(ctx, listTables)
+		q := listTables
+		if db.readOnly {
+			// A file never opened writable has no persist_meta.
+			var n int
+			if err := db.readers.QueryRowContext(ctx, hasMeta).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				q = listLegacyTables
+			}
+		}
+		rows, err := db.readers.QueryContext(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -324,7 +374,11 @@ func (db *DB) Ping(ctx context.Context) error {
 	}
 	err := db.retry(ctx, "ping", func(ctx context.Context) error {
 		var one int
-		return db.readers.QueryRowContext(ctx, "SELECT 1 FROM persist_meta LIMIT 1").Scan(&one)
+		q := "SELECT 1 FROM persist_meta LIMIT 1"
+		if db.readOnly {
+			q = "SELECT 1 FROM sqlite_schema LIMIT 1" // persist_meta may be missing
+		}
+		return db.readers.QueryRowContext(ctx, q).Scan(&one)
 	})
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		if ctx.Err() != nil || db.closed.Load() {

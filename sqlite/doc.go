@@ -9,8 +9,17 @@
 //	sqlite://:memory:             sqlite::memory:
 //
 // The only query parameters accepted are busy_timeout (milliseconds or a Go
-// duration such as "5s") and max_readers; anything else is
+// duration such as "5s"), max_readers and mode=ro; anything else is
 // [persist.ErrInvalid], so a typo never silently changes behaviour.
+//
+// # Read-only
+//
+// mode=ro, or [Options.ReadOnly], opens an existing file without writing
+// to it: no metadata table, no WAL switch, no upgrade. A table in the
+// earlier portal layout is then read as it is, through a subquery that
+// supplies what an upgrade would add (rowid order, revision 1, the open
+// time). Every write is [persist.ErrInvalid]. persist-migrate opens a
+// SQLite source this way.
 //
 // # Connections
 //

@@ -68,6 +68,11 @@ func errInvalid(op, table, id string, format string, args ...any) error {
 	return &persist.Error{Op: op, Table: table, ID: id, Err: fmt.Errorf("%w: "+format, append([]any{persist.ErrInvalid}, args...)...)}
 }
 
+// errReadOnly is the error of every write to a DB opened read-only.
+func errReadOnly(op, table, id string) error {
+	return errInvalid(op, table, id, "the database was opened read-only")
+}
+
 // errClosed is the error of every call after Close.
 func errClosed(op, table, id string) error {
 	return &persist.Error{Op: op, Table: table, ID: id, Err: persist.ErrClosed}

@@ -10,7 +10,6 @@ import (
 	"math"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
 	"github.com/persistkit/persist/internal/listing"
 )
 
@@ -49,7 +48,7 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 				return
 			}
 		}
-		q := `SELECT id, data, revision, created_at, updated_at, seq FROM ` + ident.Quote(s.t.name)
+		q := `SELECT id, data, revision, created_at, updated_at, seq FROM ` + s.t.from
 		var lastSeq int64 = math.MinInt64
 		lastID := o.After
 		if o.Order == persist.ByID {

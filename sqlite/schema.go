@@ -34,6 +34,69 @@ WHERE s.type = 'table'
   AND s.name NOT IN (SELECT table_name FROM persist_meta)
   AND (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info(s.name) ORDER BY name)) = 'data,id'`
 
+// hasMeta counts persist_meta tables: 0 in a file persist never wrote.
+const hasMeta = `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'persist_meta'`
+
+// listLegacyTables is listTables for a file without persist_meta, opened
+// read-only.
+const listLegacyTables = `
+SELECT s.name FROM sqlite_schema s
+WHERE s.type = 'table'
+  AND s.name NOT LIKE 'sqlite\_%' ESCAPE '\'
+  AND (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info(s.name) ORDER BY name)) = 'data,id'`
+
+// ensureReadOnly opens a store on a read-only DB: the table must exist,
+// and one in the earlier portal layout is read through a subquery that
+// supplies the columns an upgrade would add, without adding them.
+func (db *DB) ensureReadOnly(ctx context.Context, name string) (*Store, error) {
+	var cols map[string]bool
+	var version int64
+	recorded := false
+	err := db.retry(ctx, "store", func(ctx context.Context) error {
+		var n int
+		if err := db.readers.QueryRowContext(ctx, hasMeta).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			err := db.readers.QueryRowContext(ctx, `SELECT layout_version FROM persist_meta WHERE table_name = ?`, name).Scan(&version)
+			recorded = err == nil
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		var err error
+		cols, err = columns(ctx, db.readers, name)
+		return err
+	})
+	if err != nil {
+		return nil, db.wrap(ctx, "store", name, "", err)
+	}
+	switch {
+	case len(cols) == 0:
+		return nil, &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table does not exist, and the database was opened read-only", persist.ErrNotFound)}
+	case !cols["id"] || !cols["data"]:
+		return nil, &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table exists without id and data columns; it is not a persist table", persist.ErrInvalid)}
+	case recorded && version != layoutVersion:
+		return nil, &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table has layout version %d; this version of persist reads %d", persist.ErrInvalid, version, layoutVersion)}
+	}
+	from := ""
+	if !cols["seq"] || !cols["revision"] || !cols["created_at"] || !cols["updated_at"] {
+		// The earlier layout: what upgrade would write, computed on
+		// the fly. SQLite flattens the subquery, so ordering by seq
+		// walks the rowid and ordering by id the id index.
+		pick := func(col, def string) string {
+			if cols[col] {
+				return col
+			}
+			return def + " AS " + col
+		}
+		at := fmt.Sprint(db.openedAt)
+		from = `(SELECT id, data, ` + pick("seq", "rowid") + `, ` + pick("revision", "1") + `, ` +
+			pick("created_at", at) + `, ` + pick("updated_at", at) + ` FROM ` + ident.Quote(name) + `)`
+	}
+	return db.add(ctx, newTable(name, from))
+}
+
 // execer is what schema changes and multi-statement writes need; both
 // *sql.DB and *sql.Tx have it.
 type execer interface {

@@ -53,7 +53,7 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 // the stored revision, else [persist.ErrConflict].
 func (s *Store) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
 	id := rec.ID
-	if err := s.check(ctx, "put", id); err != nil {
+	if err := s.checkWrite(ctx, "put", id); err != nil {
 		return persist.Record{}, err
 	}
 	if id == "" {
@@ -94,7 +94,7 @@ func (s *Store) Put(ctx context.Context, rec persist.Record) (persist.Record, er
 // exists.
 func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
 	id := rec.ID
-	if err := s.check(ctx, "insert", id); err != nil {
+	if err := s.checkWrite(ctx, "insert", id); err != nil {
 		return persist.Record{}, err
 	}
 	if id == "" {
@@ -126,7 +126,7 @@ func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record,
 // Update merges patch.Data into the stored object, key by key.
 func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
 	id := patch.ID
-	if err := s.check(ctx, "update", id); err != nil {
+	if err := s.checkWrite(ctx, "update", id); err != nil {
 		return persist.Record{}, err
 	}
 	if err := ident.ID(id); err != nil {
@@ -163,7 +163,7 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 // UpdateFunc atomically replaces the record's data with what fn returns.
 // It holds the writer connection while fn runs, so fn should be quick.
 func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
-	if err := s.check(ctx, "update_func", id); err != nil {
+	if err := s.checkWrite(ctx, "update_func", id); err != nil {
 		return persist.Record{}, err
 	}
 	if err := ident.ID(id); err != nil {
@@ -199,7 +199,7 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 
 // Delete removes the record and reports whether it existed.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
-	if err := s.check(ctx, "delete", id); err != nil {
+	if err := s.checkWrite(ctx, "delete", id); err != nil {
 		return false, err
 	}
 	if err := ident.ID(id); err != nil {
@@ -237,7 +237,7 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 
 // Clear deletes every record and returns how many there were.
 func (s *Store) Clear(ctx context.Context) (int64, error) {
-	if err := s.check(ctx, "clear", ""); err != nil {
+	if err := s.checkWrite(ctx, "clear", ""); err != nil {
 		return 0, err
 	}
 	var n int64
@@ -260,6 +260,18 @@ func (s *Store) check(ctx context.Context, op, id string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: err}
+	}
+	return nil
+}
+
+// checkWrite is check for the operations that write, which a read-only DB
+// refuses with [persist.ErrInvalid].
+func (s *Store) checkWrite(ctx context.Context, op, id string) error {
+	if err := s.check(ctx, op, id); err != nil {
+		return err
+	}
+	if s.db.readOnly {
+		return errReadOnly(op, s.t.name, id)
 	}
 	return nil
 }

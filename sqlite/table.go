@@ -13,6 +13,7 @@ import (
 // connection and then reused.
 type table struct {
 	name string
+	from string // what reads select from: the quoted name, or a subquery
 
 	get, getSeq, put, putRev, insert, insertKeep, update, del, count, clear string
 
@@ -36,15 +37,21 @@ const maxCachedPages = 64
 // other process writing to the same file.
 func nextSeq(q string) string { return `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ` + q + `)` }
 
-func newTable(name string) *table {
+// newTable builds name's SQL; reads select from from when it is not empty
+// (a read-only view of a table in the earlier layout).
+func newTable(name, from string) *table {
 	q := ident.Quote(name)
+	if from == "" {
+		from = q
+	}
 	return &table{
 		name:   name,
-		get:    `SELECT data, revision, created_at, updated_at FROM ` + q + ` WHERE id = ?`,
-		getSeq: `SELECT seq FROM ` + q + ` WHERE id = ?`,
-		getMany: `SELECT id, data, revision, created_at, updated_at FROM ` + q +
+		from:   from,
+		get:    `SELECT data, revision, created_at, updated_at FROM ` + from + ` WHERE id = ?`,
+		getSeq: `SELECT seq FROM ` + from + ` WHERE id = ?`,
+		getMany: `SELECT id, data, revision, created_at, updated_at FROM ` + from +
 			` WHERE id IN (SELECT value FROM json_each(?))`,
-		getRev: `SELECT revision FROM ` + q + ` WHERE id = ?`,
+		getRev: `SELECT revision FROM ` + from + ` WHERE id = ?`,
 		put: `INSERT INTO ` + q + ` (id, data, seq, revision, created_at, updated_at)
 VALUES (?1, ?2, ` + nextSeq(q) + `, 1, ?3, ?3)
 ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = revision + 1, updated_at = excluded.updated_at
@@ -62,7 +69,7 @@ ON CONFLICT (id) DO NOTHING`,
 		update: `UPDATE ` + q + ` SET data = ?1, revision = revision + 1, updated_at = ?2 WHERE id = ?3
 RETURNING revision, created_at`,
 		del:   `DELETE FROM ` + q + ` WHERE id = ?`,
-		count: `SELECT COUNT(*) FROM ` + q,
+		count: `SELECT COUNT(*) FROM ` + from,
 		clear: `DELETE FROM ` + q,
 		pages: map[string]*sql.Stmt{},
 	}
@@ -81,6 +88,9 @@ func (t *table) prepare(ctx context.Context, db *DB) error {
 		return s
 	}
 	t.getR = p(db.readers, t.get)
+	if db.readOnly {
+		return err // writes are refused before they need a statement
+	}
 	t.putS = p(db.writer, t.put)
 	t.putRevS = p(db.writer, t.putRev)
 	t.insertS = p(db.writer, t.insert)

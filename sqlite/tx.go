@@ -35,6 +35,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 	if err := db.check(ctx, "tx"); err != nil {
 		return err
 	}
+	if db.readOnly {
+		return errReadOnly("tx", "", "")
+	}
 	if fn == nil {
 		return errInvalid("tx", "", "", "fn is nil")
 	}
@@ -102,7 +105,7 @@ func (t *tx) Store(name string) (persist.Store, error) {
 		if err := ensureSchema(t.ctx, t.sqlTx, name, t.db.log); err != nil {
 			return nil, t.db.wrap(t.ctx, "store", name, "", err)
 		}
-		tbl = newTable(name)
+		tbl = newTable(name, "")
 		tbl.pages = nil
 	}
 	s := &Store{db: t.db, t: tbl, tx: t}

@@ -25,6 +25,7 @@ type urlConfig struct {
 	memory      bool
 	busyTimeout time.Duration // 0 when the URL does not set it
 	maxReaders  int           // 0 when the URL does not set it
+	readOnly    bool          // mode=ro
 }
 
 // ParseURL returns the database file path that a sqlite: or file: URL
@@ -36,8 +37,9 @@ type urlConfig struct {
 //	file:data/app.db          data/app.db
 //	file:///var/app.db        /var/app.db (also file:/var/app.db)
 //
-// The path is percent-decoded. Query parameters other than busy_timeout and
-// max_readers are [persist.ErrInvalid], as is any malformed URL.
+// The path is percent-decoded. Query parameters other than busy_timeout,
+// max_readers and mode=ro (see [Options.ReadOnly]) are
+// [persist.ErrInvalid], as is any malformed URL.
 func ParseURL(rawURL string) (path string, memory bool, err error) {
 	c, err := parseURL(rawURL)
 	if err != nil {
@@ -123,8 +125,13 @@ func parseURL(raw string) (urlConfig, error) {
 					return fail("max_readers %q: want a positive integer", v)
 				}
 				c.maxReaders = n
+			case "mode":
+				if v != "ro" {
+					return fail("mode %q: only ro is supported", v)
+				}
+				c.readOnly = true
 			default:
-				return fail("unknown parameter %q (supported: busy_timeout, max_readers)", k)
+				return fail("unknown parameter %q (supported: busy_timeout, max_readers, mode)", k)
 			}
 		}
 	}
@@ -155,7 +162,7 @@ func openURL(ctx context.Context, rawURL string, opts *persist.Options) (persist
 	if err != nil {
 		return nil, err
 	}
-	o := &Options{BusyTimeout: c.busyTimeout, MaxReaders: c.maxReaders}
+	o := &Options{BusyTimeout: c.busyTimeout, MaxReaders: c.maxReaders, ReadOnly: c.readOnly}
 	if opts != nil {
 		o.Options = *opts
 	}

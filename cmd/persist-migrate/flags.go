@@ -32,10 +32,11 @@ URLs:
   postgres://user:password@host:5432/db   (passwords are never printed)
 
 Flags:
-  --source URL       database to read (required; never written to)
+  --source URL       database to read (required; never written to: a SQLite
+                     file is opened read-only, its bytes left unchanged)
   --target URL       database to write (required; tables are created if missing)
   --tables a,b       tables to copy, in order (default: every source table)
-  --batch-size N     records per read and per insert transaction (default %d)
+  --batch-size N     records per read and per insert call (default %d)
   --dry-run          read both sides and report what would be copied; write nothing
   --report FILE      write the JSON report to FILE instead of stdout
   --quiet            no progress bar and no summary on stderr

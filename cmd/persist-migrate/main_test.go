@@ -198,3 +198,45 @@ func TestExitCodes(t *testing.T) {
 		}
 	})
 }
+
+func TestSourceFileUnchanged(t *testing.T) {
+	bin := buildBinary(t)
+	for _, layout := range []string{"Portal", "Persist"} {
+		t.Run(layout, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "source.db")
+			kv := []string{"m", `{"n":1}`, "c", `{"n":12345678901234567890}`, "z", `{ "n" : 1e2 }`}
+			var source string
+			if layout == "Portal" {
+				source = seedPortal(t, path, "sources", kv...)
+			} else {
+				source = seedDB(t, path, "sources", kv...)
+			}
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			target := "sqlite:///" + filepath.Join(t.TempDir(), "target.db")
+			for _, args := range [][]string{{"--dry-run"}, {}, {}} {
+				r := runBinary(t, bin, append(args, "--source", source, "--target", target, "--quiet")...)
+				if out := readReport(t, []byte(r.stdout)); r.code != 0 || out.Totals.RowsVerified+out.Totals.RowsInserted == 0 {
+					t.Fatalf("%v: code %d, report %s, stderr:\n%s", args, r.code, r.stdout, r.stderr)
+				}
+			}
+			after, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Fatal("the source file changed")
+			}
+			// A reader of a file in WAL mode, as persist writes them,
+			// creates the empty -wal and -shm files SQLite coordinates
+			// readers with; the portal's file uses a rollback journal,
+			// so nothing may appear beside it.
+			if entries, _ := os.ReadDir(dir); layout == "Portal" && len(entries) != 1 {
+				t.Fatalf("the source directory holds %d files, want only the source", len(entries))
+			}
+		})
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/migrate"
+	"github.com/persistkit/persist/sqlite"
 )
 
 // Exit codes, as documented in the usage text.
@@ -110,7 +111,7 @@ func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Wr
 	logger := slog.New(slog.NewTextHandler(logW, &slog.HandlerOptions{Level: level}))
 	opts := &persist.Options{Logger: logger}
 
-	src, err := persist.Open(ctx, cfg.source, opts)
+	src, err := openSource(ctx, cfg.source, opts)
 	if err != nil {
 		return empty, fmt.Errorf("source: %w", err)
 	}
@@ -136,6 +137,20 @@ func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Wr
 	})
 	view.finish() // end the bar's line before the backends log their closing
 	return report, err
+}
+
+// openSource opens the source database. A SQLite file is opened read-only,
+// so the migration cannot change a byte of it: a table in the earlier
+// portal layout is read as it is instead of being upgraded in place.
+func openSource(ctx context.Context, url string, opts *persist.Options) (persist.DB, error) {
+	if path, memory, err := sqlite.ParseURL(url); err == nil && !memory && path != "" {
+		db, err := sqlite.Open(ctx, url, &sqlite.Options{Options: *opts, ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	return persist.Open(ctx, url, opts)
 }
 
 // classify maps Copy's error to the documented exit code and a status word
