@@ -54,7 +54,21 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 	var ok bool
 	err := db.run(ctx, "apply", "", "", false, func(ctx context.Context) error {
 		ok = false
-		rows, err := db.pool.Query(ctx, sql, plan.args...)
+		// PostgreSQL would plan this statement afresh on every call,
+		// judging its generic plan dearer than one planned for the
+		// arguments; planning costs more than running it. The setting
+		// travels in the same round trip and is undone after it (or
+		// rolled back with it).
+		b := &pgx.Batch{}
+		b.Queue("SET plan_cache_mode = force_generic_plan")
+		b.Queue(sql, plan.args...)
+		b.Queue("RESET plan_cache_mode")
+		br := db.pool.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -81,7 +95,14 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 			}
 			out[i] = utc(persist.Record{ID: *id, Data: ws[i].Record.Data, Revision: *rev, Created: *created, Updated: *updated})
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		return br.Close()
 	})
 	if err != nil {
 		var pe *pgconn.PgError
