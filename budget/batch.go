@@ -249,9 +249,12 @@ var (
 	errUnverified = errors.New("budget: decision needs the stored counters")
 )
 
-// verifyPlans reads, locked, the limits records that reservations planned
-// from remembered budgets depend on, and returns ops without those whose
-// budgets changed since, which fail with errReplan.
+// verifyPlans reads the limits records that reservations planned from
+// remembered budgets depend on, and returns ops without those whose
+// budgets changed since, which fail with errReplan. It reads without
+// locking, as plan does: a budget changed while the transaction runs
+// applies from the next Reserve. (Locking here, before the counters, would
+// take locks in the opposite order to Apply's statement.)
 func (l *Ledger) verifyPlans(ctx context.Context, tx persist.Tx, ops []*job) ([]*job, error) {
 	var ids []string
 	for _, o := range ops {
@@ -272,7 +275,7 @@ func (l *Ledger) verifyPlans(ctx context.Context, tx persist.Tx, ops []*job) ([]
 	}
 	revs := make(map[string]int64, len(ids))
 	if lb, ok := ls.(persist.Batcher); ok {
-		recs, err := lb.GetMany(ctx, ids, true)
+		recs, err := lb.GetMany(ctx, ids, false)
 		if err != nil {
 			return nil, err
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/persistkit/persist/budget"
 )
 
-// lineUp runs each call in its own goroutine while the ledger's combining
-// runner is held, waits until all of them are queued, then lets them run as
+// lineUp runs each call in its own goroutine while the ledger's lane
+// leaders are held, waits until all of them are queued, then lets them run as
 // one batch, and returns their errors in call order.
 func lineUp(t *testing.T, l *budget.Ledger, calls ...func() error) []error {
 	t.Helper()
@@ -170,7 +170,7 @@ func counterRevisions(t *testing.T, db persist.DB, want map[string]int64) {
 }
 
 // TestCombinedCopyOutOfDate has a second ledger on the same database (as
-// another process would be) change a counter behind the combining runner's
+// another process would be) change a counter behind the ledger's
 // copy of it, both ways: the copy says the estimate fits when it does not,
 // and says it does not when it does. Either way the decision must be the
 // one the stored counter gives.
@@ -192,13 +192,13 @@ func TestCombinedCopyOutOfDate(t *testing.T) {
 		}
 
 		other := mustReserve(t, l2, org, m(t, "5"))
-		// From here on every l1 operation goes through its runner.
+		// From here on l1 remembers the counter.
 		if errs := lineUp(t, l1, func() error { _, err := reserve("4"); return err }); errs[0] != nil {
 			t.Fatal(errs[0])
 		}
 		reserved("9")
 		if n := budget.Remembered(l1); n != 1 {
-			t.Fatalf("runner remembers %d counters, want 1", n)
+			t.Fatalf("l1 remembers %d counters, want 1", n)
 		}
 
 		// The copy says 9 of 10 are held; the store says 4.
@@ -222,7 +222,7 @@ func TestCombinedCopyOutOfDate(t *testing.T) {
 		}
 		reserved("10")
 		if n := budget.Remembered(l1); n != 0 {
-			t.Errorf("runner still remembers %d counters after finding one out of date", n)
+			t.Errorf("l1 still remembers %d counters after finding one out of date", n)
 		}
 		hs, err := db.Store("budget_holds")
 		if err != nil {
@@ -235,7 +235,7 @@ func TestCombinedCopyOutOfDate(t *testing.T) {
 }
 
 // TestCountersCleared clears the counters table under a ledger that
-// remembers its counter (known to exist, and copied by its runner): the
+// remembers its counter (known to exist, and copied): the
 // next operations recreate it rather than fail.
 func TestCountersCleared(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {

@@ -21,8 +21,7 @@ func HoldCombiner(l *Ledger) (queued func() int, release func()) {
 	return queued, func() { close(gate) }
 }
 
-// Remembered returns how many counters l's combining runners hold copies
-// of (see hot.go).
+// Remembered returns how many counters l holds copies of (see hot.go).
 func Remembered(l *Ledger) int {
 	l.hot.mu.Lock()
 	defer l.hot.mu.Unlock()
