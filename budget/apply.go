@@ -20,9 +20,10 @@ import (
 // It reports done=false, having changed nothing, when there is no copy to
 // start from, when a decision needs the stored counters (a denial, a failed
 // settlement), when a copy or a budget proves out of date, or when a hold
-// record to delete is missing (a settlement repeated after an unknown outcome, or a
-// swept hold): the caller then runs the batch in a transaction, which reads
-// the counters under lock and handles all of these.
+// record to delete is missing (a settlement repeated after an unknown
+// outcome, or a swept hold): the caller then runs the batch in a
+// transaction, which reads the counters under lock and handles all of
+// these.
 func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job) (done bool, err error) {
 	ids := counterIDs(opTargets(ops))
 	unlock := l.hot.lock(ids)
