@@ -96,12 +96,3 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 	l.hot.remember(state, time.Now())
 	return true, nil
 }
-
-// opTargets lists the targets of ops; counterIDs sorts and dedupes them.
-func opTargets(ops []*job) []target {
-	var all []target
-	for _, o := range ops {
-		all = append(all, o.r.targets...)
-	}
-	return all
-}

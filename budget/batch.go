@@ -225,29 +225,37 @@ var errPeek = errors.New("budget: peek")
 //
 // On a DB that implements [persist.Applier] a batch first runs as one
 // Apply on the counters as this Ledger last committed them (batchApply);
-// otherwise, and whenever that cannot decide, it runs in a transaction, on
-// a Batcher again first from those copies, and under lock if a copy proves
-// out of date or a decision needs the stored counters.
+// whenever that cannot decide, and on other DBs, it runs in a transaction
+// that reads the counters under lock (lockedTx), whose commit then seeds
+// the remembered copies.
 func (l *Ledger) batchTx(ctx context.Context, ops []*job) error {
 	if ap, ok := l.db.(persist.Applier); ok {
 		if done, err := l.batchApply(ctx, ap, ops); done {
 			return err
 		}
 	}
-	err := l.batchTxOnce(ctx, ops, true)
-	if errors.Is(err, errStale) || errors.Is(err, errUnverified) {
-		err = l.batchTxOnce(ctx, ops, false)
-	}
-	return err
+	return l.lockedTx(ctx, ops)
 }
 
-// errStale ends an attempt on remembered counters that were written since;
-// errUnverified one that reached a decision only the stored counters may
-// make. Either rolls the attempt back, and the batch runs again under lock.
-var (
-	errStale      = errors.New("budget: remembered counters are out of date")
-	errUnverified = errors.New("budget: decision needs the stored counters")
-)
+// opTargets lists the targets of ops, each counter once.
+func opTargets(ops []*job) []target {
+	var all []target
+	seen := map[string]bool{}
+	for _, o := range ops {
+		for _, t := range o.r.targets {
+			if !seen[t.id] {
+				seen[t.id] = true
+				all = append(all, t)
+			}
+		}
+	}
+	return all
+}
+
+// errUnverified ends an attempt on remembered counters that reached a
+// decision only the stored counters may make; the batch runs again under
+// lock.
+var errUnverified = errors.New("budget: decision needs the stored counters")
 
 // verifyPlans reads the limits records that reservations planned from
 // remembered budgets depend on, and returns ops without those whose
@@ -313,17 +321,9 @@ func (l *Ledger) verifyPlans(ctx context.Context, tx persist.Tx, ops []*job) ([]
 // Reserve plans it again from the stored budgets.
 var errReplan = errors.New("budget: plan again")
 
-func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error {
-	var all []target
-	seen := map[string]bool{}
-	for _, o := range ops {
-		for _, t := range o.r.targets {
-			if !seen[t.id] {
-				seen[t.id] = true
-				all = append(all, t)
-			}
-		}
-	}
+// lockedTx runs ops in a transaction that reads their counters under lock.
+func (l *Ledger) lockedTx(ctx context.Context, ops []*job) error {
+	all := opTargets(ops)
 	order := lockOrder(all)
 	ids := counterIDs(all)
 	now := l.cfg.clock().Unix()
@@ -363,26 +363,17 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 		}
 		cb, batched := cs.(persist.Batcher)
 		if batched {
-			var state map[string]*locked
-			if useHot {
-				state = l.hot.states(ids)
-			}
-			fromHot := state != nil
-			if !fromHot {
-				if state, err = l.lockAll(ctx, cb, ids); err != nil {
-					return err
-				}
+			state, err := l.lockAll(ctx, cb, ids)
+			if err != nil {
+				return err
 			}
 			for _, st := range state {
 				st.c.reclaim(now)
 			}
-			if err := l.apply(ctx, hs, ops, state, now, !fromHot); err != nil {
+			if err := l.apply(ctx, hs, ops, state, now); err != nil {
 				return err
 			}
 			if err := l.writeAll(ctx, cb, ids, state); err != nil {
-				if fromHot && errors.Is(err, persist.ErrConflict) {
-					return errStale
-				}
 				return err
 			}
 			written = state
@@ -409,7 +400,7 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 			st.c.reclaim(now)
 			state[id] = st
 		}
-		if err := l.apply(ctx, hs, ops, state, now, true); err != nil {
+		if err := l.apply(ctx, hs, ops, state, now); err != nil {
 			return err
 		}
 		for _, i := range order {
@@ -433,8 +424,6 @@ func (l *Ledger) batchTxOnce(ctx context.Context, ops []*job, useHot bool) error
 	switch {
 	case err == nil && written != nil:
 		l.hot.remember(written, time.Now())
-	case errors.Is(err, errStale):
-		l.hot.forget(ids, true, time.Now())
 	case err != nil:
 		l.hot.forget(ids, false, time.Now())
 	}
@@ -508,12 +497,8 @@ func putBackHolds(ctx context.Context, hs persist.Store, holds []persist.Record)
 // apply runs ops one after another on the locked counters in state, in
 // memory; then it deletes the hold records of the denied reservations and
 // puts back those of failed settlements.
-//
-// Unless trusted (state was read under lock), a denial or a failed
-// settlement ends it with errUnverified: an out-of-date copy could cause
-// either without any write that would reveal it.
-func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64, trusted bool) error {
-	denied, putBack, err := decide(ops, state, now, trusted)
+func (l *Ledger) apply(ctx context.Context, hs persist.Store, ops []*job, state map[string]*locked, now int64) error {
+	denied, putBack, err := decide(ops, state, now, true)
 	if err != nil {
 		return err
 	}

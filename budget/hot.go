@@ -7,23 +7,22 @@ import (
 )
 
 // A Ledger remembers each counter as its own last transaction committed
-// it, with the revision it was stored at. The next batch applies its
-// operations to that copy and writes the counters back on condition that
-// they are still at that revision, instead of first reading them under
-// lock: on a DB that implements [persist.Applier] the hold records and the
-// counters are then written by one Apply (one statement, sent and committed
-// in one round trip, on PostgreSQL), and a hot counter's row stays locked
-// only while it runs; elsewhere the transaction saves the locked read.
-// Correctness never rests on the
-// copy: the revision condition makes the write a compare-and-swap against
-// what is stored, and revisions only grow, so a write computed from an
-// outdated copy fails with a conflict and the batch runs again from the
-// stored counters, under lock. (They grow for as long as the counter
-// record exists: clearing the counters table under running Ledgers resets
-// every budget's spend, and with it this guarantee, until each Ledger
-// finds its copies out of date.) Transactions on the same counters use the
-// copies one locked section at a time (hotCounters.lock), and only a write
-// that committed updates them.
+// it, with the revision it was stored at. On a DB that implements
+// [persist.Applier], the next batch applies its operations to that copy
+// and writes the hold records and the counters in one Apply (one
+// statement, sent and committed in one round trip, on PostgreSQL), the
+// counters on condition that they are still at that revision, instead of
+// first reading them under lock: a hot counter's row stays locked only
+// while that statement runs. On other DBs the copies are not used.
+// Correctness never rests on the copy: the revision condition makes the
+// write a compare-and-swap against what is stored, and revisions only
+// grow, so a write computed from an outdated copy fails with a conflict
+// and the batch runs again from the stored counters, under lock. (They grow
+// for as long as the counter record exists: clearing the counters table
+// under running Ledgers resets every budget's spend, and with it this
+// guarantee, until each Ledger finds its copies out of date.) Batches on
+// the same counters use the copies one at a time (hotCounters.lock), and
+// only a write that committed updates them.
 //
 // Decisions that an outdated copy could get wrong without writing anything
 // (a denial, an overflow) are never taken from a copy: such a batch runs
