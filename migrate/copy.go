@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -22,8 +23,7 @@ func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, err
 
 // hooks change how Copy works inside, for tests.
 type hooks struct {
-	noSpool    bool // list the source again to verify
-	runEntries int  // entries per sorted spool run; 0 means runEntries
+	noLookup bool // verify by listing both sides, as for a target that is not a persist.Batcher
 }
 
 func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*Report, error) {
@@ -156,64 +156,30 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 
 	tr.PrepareSeconds = time.Since(start).Seconds()
 
-	var failed map[string]bool
-	var sp *spool
-	if !m.opts.DryRun {
-		// The source side of verification is hashed from the records
-		// the copy reads, while it runs (see spool).
-		if !m.noSpool {
-			if sp = startSpool(cmp.Or(m.runEntries, runEntries)); sp != nil {
-				defer sp.close()
-			}
-		}
-		failed = map[string]bool{}
-		copyStart := time.Now()
-		err = m.copyRows(ctx, name, from, to, total, &tr, failed, sp)
-		if sp != nil {
-			sp.finish()
-		}
-		tr.CopySeconds = time.Since(copyStart).Seconds()
-		if err != nil {
-			return tr, err // the deferred endBulkLoad restores the indexes
-		}
+	if m.opts.DryRun {
+		verifyStart := time.Now()
+		err = m.verify(ctx, name, from, to, total, &tr, nil)
+		tr.VerifySeconds = time.Since(verifyStart).Seconds()
+		return tr, err
 	}
-	// The deferred indexes are built while verification reads the target
-	// in insertion order, which needs none of them (the build blocks
-	// writes, not reads); Copy returns only once both are done, so the
-	// table is whole again.
-	var indexed chan indexResult
+	failed := map[string]bool{}
+	if err = m.copyRows(ctx, name, from, to, total, &tr, failed); err != nil {
+		return tr, err // the deferred endBulkLoad restores the indexes
+	}
+	// The copy verified what it wrote, unless the target cannot look
+	// records up by id; that one is compared by listing both sides.
+	if !tr.Verified {
+		verifyStart := time.Now()
+		err = m.verify(ctx, name, from, to, total, &tr, failed)
+		tr.VerifySeconds += time.Since(verifyStart).Seconds()
+	}
 	if finish != nil {
 		f := finish
 		finish = nil
 		m.progress(Progress{Table: name, Phase: PhaseIndex})
-		indexed = make(chan indexResult, 1)
-		go func() {
-			var r TableReport
-			err := endBulkLoad(ctx, f, &r)
-			indexed <- indexResult{r.IndexSeconds, err}
-		}()
-	}
-	verifyStart := time.Now()
-	before := tr
-	before.Errors = slices.Clone(tr.Errors)
-	err = m.verify(ctx, name, from, to, sp, !m.noSpool, total, &tr, failed)
-	if _, ok := errors.AsType[*spoolError](err); ok && ctx.Err() == nil {
-		tr = before // start over, listing both sides by id now
-		err = m.verify(ctx, name, from, to, nil, false, total, &tr, failed)
-	}
-	tr.VerifySeconds = time.Since(verifyStart).Seconds()
-	if indexed != nil {
-		r := <-indexed
-		tr.IndexSeconds = r.seconds
-		err = joinErrors(err, r.err)
+		err = joinErrors(err, endBulkLoad(ctx, f, &tr))
 	}
 	return tr, err
-}
-
-// indexResult is the outcome of building the deferred indexes.
-type indexResult struct {
-	seconds float64
-	err     error
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was
@@ -248,9 +214,11 @@ func joinErrors(a, b error) error {
 
 // copyRows streams the table from one goroutine reading batches while this
 // one writes the previous batch, so the two databases work at the same
-// time, and hands each batch to sp (when not nil), which hashes it
-// meanwhile. The channels hold one batch each: at most five are in memory.
-func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool, sp *spool) error {
+// time, and hands each written batch to a checker (when the target is a
+// [persist.Batcher]), which verifies it meanwhile. The channels hold one
+// batch each: at most five are in memory. The ids the target rejected are
+// added to failed.
+func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan []persist.Record, 1)
@@ -259,8 +227,13 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 		defer close(batches)
 		readErr <- readBatches(ctx, from, nil, m.opts.BatchSize, batches)
 	}()
+	var chk *checker
+	if b, ok := to.(persist.Batcher); ok && !m.noLookup {
+		chk = startChecker(ctx, name, b, cancel)
+	}
 
 	m.progress(Progress{Table: name, Phase: PhaseCopy, Total: total})
+	copyStart := time.Now()
 	var done int64
 	var werr error
 	for batch := range batches {
@@ -268,23 +241,48 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 			continue // drain, so the reader can see the cancellation and exit
 		}
 		tr.RowsRead += int64(len(batch))
-		if sp != nil && !sp.add(ctx, batch) {
-			werr = ctx.Err()
+		rejected, err := m.writeBatch(ctx, name, to, batch, tr)
+		maps.Copy(failed, rejected)
+		if werr = err; werr != nil {
 			cancel()
 			continue
 		}
-		if werr = m.writeBatch(ctx, name, to, batch, tr, failed); werr != nil {
-			cancel()
+		if chk != nil && !chk.add(ctx, checkBatch{batch, rejected}) {
+			werr = ctx.Err()
 			continue
 		}
 		done += int64(len(batch))
 		m.progress(Progress{Table: name, Phase: PhaseCopy, Done: done, Total: total})
 	}
 	rerr := <-readErr
-	if werr != nil {
-		return werr
+	tr.CopySeconds = time.Since(copyStart).Seconds()
+	if chk == nil {
+		return cmp.Or(werr, rerr)
 	}
-	return rerr
+	verifyStart := time.Now()
+	chk.finish()
+	// A failed checker cancelled ctx, which is how the copy stopped.
+	if err := cmp.Or(chk.err, werr, rerr); err != nil {
+		return err
+	}
+	m.progress(Progress{Table: name, Phase: PhaseVerify, Total: done})
+	// Every source id was looked up; whatever else the target holds is
+	// extra. Counted now, after the last write.
+	n, err := to.Count(ctx)
+	if err != nil {
+		return err
+	}
+	tr.DigestMismatches += chk.counts.DigestMismatches
+	tr.RowsVerified += chk.counts.RowsVerified
+	for _, e := range chk.counts.Errors {
+		tr.addError(e)
+	}
+	tr.ErrorsOmitted += chk.counts.ErrorsOmitted
+	tr.ExtraTargetRows = max(n-chk.found, 0)
+	tr.Verified = true
+	tr.VerifySeconds = time.Since(verifyStart).Seconds()
+	m.progress(Progress{Table: name, Phase: PhaseVerify, Done: done, Total: done})
+	return nil
 }
 
 // readBatches lists the table (in insertion order for the copy, so the
@@ -318,22 +316,23 @@ func readBatches(ctx context.Context, from persist.Store, opts *persist.ListOpti
 
 // writeBatch inserts one batch. When the target rejects the batch as
 // invalid, it inserts the records one by one to find the bad ones, counts
-// and names them, and goes on with the rest.
-func (m *migration) writeBatch(ctx context.Context, name string, to persist.Store, batch []persist.Record, tr *TableReport, failed map[string]bool) error {
+// and names them, and goes on with the rest; it returns their ids.
+func (m *migration) writeBatch(ctx context.Context, name string, to persist.Store, batch []persist.Record, tr *TableReport) (failed map[string]bool, err error) {
 	res, err := to.InsertMany(ctx, batch)
 	tr.RowsInserted += int64(res.Inserted)
 	if err == nil {
 		tr.RowsSkippedDuplicate += int64(res.Skipped)
-		return nil
+		return nil, nil
 	}
 	if !errors.Is(err, persist.ErrInvalid) || ctx.Err() != nil {
 		tr.RowsSkippedDuplicate += int64(res.Skipped)
-		return err
+		return nil, err
 	}
 	// InsertMany validates before writing, so normally nothing of the
 	// batch was written; if some was, those records come back as skipped
 	// below and must not be counted twice.
 	skipped := -int64(res.Inserted)
+	failed = map[string]bool{}
 	for i := range batch {
 		r, err := to.InsertMany(ctx, batch[i:i+1])
 		switch {
@@ -345,9 +344,9 @@ func (m *migration) writeBatch(ctx context.Context, name string, to persist.Stor
 			failed[batch[i].ID] = true
 			tr.addError(fmt.Sprintf("%s/%s: rejected by target: %v", name, batch[i].ID, err))
 		default:
-			return err
+			return failed, err
 		}
 	}
 	tr.RowsSkippedDuplicate += max(skipped, 0)
-	return nil
+	return failed, nil
 }

@@ -6,15 +6,9 @@ import (
 	"github.com/persistkit/persist"
 )
 
-// CopyListingSourceAgain is Copy with the source listed again after the
-// copy for verification instead of spooled during it, so tests cover both
-// paths.
-func CopyListingSourceAgain(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
-	return copyDB(ctx, src, dst, opts, hooks{noSpool: true})
-}
-
-// CopyInSmallRuns is Copy with the spool sorted in runs of a few records,
-// so that verification merges many runs.
-func CopyInSmallRuns(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
-	return copyDB(ctx, src, dst, opts, hooks{runEntries: 97})
+// CopyByListing is Copy verifying as for a target that cannot look records
+// up by id (not a persist.Batcher): by listing both sides in id order after
+// the copy, so tests cover both ways.
+func CopyByListing(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
+	return copyDB(ctx, src, dst, opts, hooks{noLookup: true})
 }

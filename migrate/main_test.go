@@ -7,7 +7,7 @@ import (
 )
 
 // TestMain fails the package if a test leaves a goroutine running: Copy
-// starts a reader, a spool writer and two scanners per table, and every
+// starts a reader and a checker per table (or two scanners), and every
 // one must end, also when the copy fails or is cancelled.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)

@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 
@@ -139,35 +138,19 @@ func (sc *scan) drain() {
 	}
 }
 
-// verify merges the two id-ordered listings. In a real run a source record
-// missing from the target or differing from it is a mismatch; in a dry run
-// the missing ones are what a copy would insert.
-//
-// The source side comes from sp when the copy spooled it, else from a
-// listing by id made now. With spoolTarget, the target is listed in
-// insertion order and sorted by id through a spool of its own: for a
-// table loaded in one pass that reads the rows in their physical order,
-// where an id-ordered listing makes the database fetch every row from a
-// random place.
-func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, sp *spool, spoolTarget bool, total int64, tr *TableReport, failed map[string]bool) error {
+// verify merges the two sides listed in id order. In a real run (for a
+// target that cannot look records up by id) a source record missing from
+// the target or differing from it is a mismatch; in a dry run the missing
+// ones are what a copy would insert.
+func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	size := m.opts.BatchSize
-	srcP := listProducer(from, "source", name)
-	if sp != nil {
-		srcP = sp.producer()
-	}
 	var dstP producer
 	if to != nil {
 		dstP = listProducer(to, "target", name)
-		if spoolTarget {
-			if tsp := startSpool(cmp.Or(m.runEntries, runEntries)); tsp != nil {
-				defer tsp.close()
-				dstP = tsp.listing(to)
-			}
-		}
 	}
-	src := startScan(ctx, size, srcP)
+	src := startScan(ctx, size, listProducer(from, "source", name))
 	dst := startScan(ctx, size, dstP)
 	defer func() {
 		cancel()

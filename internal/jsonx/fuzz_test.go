@@ -2,6 +2,7 @@ package jsonx_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 
@@ -25,6 +26,9 @@ func FuzzValidate(f *testing.F) {
 			if _, cerr := jsonx.Canonical(b); cerr == nil {
 				t.Fatalf("Canonical accepted invalid %q", b)
 			}
+			if _, derr := jsonx.Digest(b); derr == nil {
+				t.Fatalf("Digest accepted invalid %q", b)
+			}
 			return
 		}
 		if !json.Valid(b) {
@@ -39,6 +43,11 @@ func FuzzValidate(f *testing.F) {
 		}
 		if err := jsonx.Validate(c); err != nil {
 			t.Fatalf("Canonical(%q) = %q is invalid: %v", b, c, err)
+		}
+		// Digest reuses pooled buffers; it must hash exactly Canonical's
+		// output whatever the previous input left in them.
+		if d, err := jsonx.Digest(b); err != nil || d != sha256.Sum256(c) {
+			t.Fatalf("Digest(%q) = %x, %v; want the SHA-256 of %q", b, d, err, c)
 		}
 		if objErr == nil {
 			if _, err := jsonx.Merge(b, b); err != nil {

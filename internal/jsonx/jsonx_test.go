@@ -462,3 +462,29 @@ func TestCompactObject(t *testing.T) {
 		}
 	}
 }
+
+// pipelineDocs are a migration's documents: as the earlier portal stored
+// one, and as PostgreSQL's jsonb returns it (keys by length, then bytes).
+var pipelineDocs = []string{
+	`{"pipeline":"ingest-orders","run":175456,"status":"succeeded","started":"2024-01-02T16:03:59Z","ms":1177941,` +
+		`"trigger":{"kind":"manual","by":"Søren Kierkegård"},"steps":[{"n":"transform","ok":false,"rows":545432},` +
+		`{"n":"validate","ok":true,"rows":316556}],"cost":{"usd":320.02},"tags":["prod","nightly"]}`,
+	`{"ms": 1177941, "run": 175456, "cost": {"usd": 320.02}, "tags": ["prod", "nightly"], "steps": [{"n": "transform", ` +
+		`"ok": false, "rows": 545432}, {"n": "validate", "ok": true, "rows": 316556}], "status": "succeeded", ` +
+		`"started": "2024-01-02T16:03:59Z", "trigger": {"by": "Søren Kierkegård", "kind": "manual"}, "pipeline": "ingest-orders"}`,
+}
+
+func BenchmarkDigest(b *testing.B) {
+	for i, name := range []string{"Source", "JSONB"} {
+		doc := []byte(pipelineDocs[i])
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := jsonx.Digest(doc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
