@@ -54,8 +54,8 @@
 //
 //   - github.com/persistkit/persist/sqlite: modernc.org/sqlite, pure Go,
 //     WAL, one writer connection plus a reader pool.
-//   - github.com/persistkit/persist/postgres: pgx/v5 with JSONB and a GIN
-//     index, and Azure Entra ID tokens.
+//   - github.com/persistkit/persist/postgres: pgx/v5 with JSONB and an
+//     optional GIN index, and Azure Entra ID tokens.
 //
 // Package persisttest is the conformance suite every backend passes; it is
 // the precise statement of the contract above. Package budget builds

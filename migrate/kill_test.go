@@ -50,7 +50,8 @@ func TestCopy_PostgresKilledMidwayThenResumed(t *testing.T) {
 	mustSeed(t, src, "runs", n)
 	base := pgtest.URL(t)
 	schema := pgtest.Schema(t, base, "migrate_test_")
-	dstURL := pgtest.WithSearchPath(t, base, schema, nil)
+	// The child and the re-run both ask for the GIN index.
+	dstURL := pgtest.WithSearchPath(t, base, schema, map[string]string{"query_index": "true"})
 
 	// The first run copies into the empty table, so it writes with COPY;
 	// it is killed with SIGKILL halfway, leaving committed batches behind

@@ -114,7 +114,7 @@ func TestCopy_PostgresDryRunAndResume(t *testing.T) {
 }
 
 // ginIndexes counts the jsonb_path_ops GIN indexes on table, which a bulk
-// load defers on an empty PostgreSQL table.
+// load defers on an empty PostgreSQL table opened with query_index=true.
 func ginIndexes(tb testing.TB, base, schema, table string) int {
 	tb.Helper()
 	ctx := context.Background()
@@ -139,7 +139,7 @@ func TestCopy_PostgresTargetKeepsGINIndex(t *testing.T) {
 	mustSeed(t, src, "cancelled", n)
 	base := pgtest.URL(t)
 	schema := pgtest.Schema(t, base, "migrate_test_")
-	pg := mustOpenURL(t, pgtest.WithSearchPath(t, base, schema, nil))
+	pg := mustOpenURL(t, pgtest.WithSearchPath(t, base, schema, map[string]string{"query_index": "true"}))
 
 	t.Run("AfterCopy", func(t *testing.T) {
 		r := mustCopy(t, src, pg, &migrate.Options{Tables: []string{"runs"}, BatchSize: 500})

@@ -10,27 +10,31 @@ import (
 
 var _ persist.BulkLoader = (*Store)(nil)
 
-// BeginBulkLoad drops the table's GIN index (which serves Query) if the
-// table is empty, so that a load maintains only the primary key and seq
-// indexes, and returns finish, which creates the index again in one pass
-// and runs ANALYZE so the planner knows the new rows. Building the index
-// once is several times faster than maintaining it row by row. Until finish
-// runs, every operation stays correct and Query scans the table.
+// BeginBulkLoad drops the table's GIN index (which serves Query, see
+// [Options.QueryIndex]) if the table is empty and has one, so that a load
+// maintains only the primary key and seq indexes, and returns finish, which
+// creates the index again in one pass and runs ANALYZE so the planner knows
+// the new rows. Building the index once is several times faster than
+// maintaining it row by row. Until finish runs, every operation stays
+// correct and Query scans the table. finish restores exactly what was
+// dropped: on a table without the index it creates none.
 //
-// While the load is open, [Store.InsertMany] on the table writes each batch
-// with a binary COPY instead of an INSERT: a COPY has no ON CONFLICT, so a
-// batch that meets an id already stored (by a concurrent writer, or a
-// repeated batch) is rolled back whole and written again the usual way,
-// skipping the existing ids. The outcome is the same; only the speed
-// differs.
+// While the load of an empty table is open, whether or not it had an index
+// to drop, [Store.InsertMany] on the table writes each batch with a binary
+// COPY instead of an INSERT: a COPY has no ON CONFLICT, so a batch that
+// meets an id already stored (by a concurrent writer, or a repeated batch)
+// is rolled back whole and written again the usual way, skipping the
+// existing ids. The outcome is the same; only the speed differs.
 //
-// Nothing is deferred, and finish does nothing, when the table has rows,
-// when the role does not own the table, or inside a transaction ([DB.Tx]):
-// the transaction's own writes would be the load, and DDL there would hold
-// an exclusive lock on the table until it commits. If finish is never
-// called, the first operation on the table through a newly opened [DB]
-// creates the index. finish may be called more than once; after it has
-// succeeded, further calls do nothing. Its context bounds the index build.
+// Nothing is deferred, and finish does nothing, when the table has rows or
+// no GIN index, when the role does not own the table, or inside a
+// transaction ([DB.Tx]): the transaction's own writes would be the load,
+// and DDL there would hold an exclusive lock on the table until it commits.
+// If finish is never called, the first operation on the table through a
+// newly opened [DB] with QueryIndex creates the index; until one does, the
+// table stays without it. finish may be called more than once; after it
+// has succeeded, further calls do nothing. Its context bounds the index
+// build.
 //
 // The check, the drop, the rebuild and the table setup of every DB take
 // the same advisory lock, so concurrent bulk loads and first uses of the
@@ -57,11 +61,13 @@ func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Cont
 				return err
 			}
 			// Only the owner may drop the index; for anyone else the
-			// load simply runs with it.
-			var owner bool
+			// load simply runs with it. A table without the index has
+			// nothing to drop, and finish must not create one.
+			var owner, hasGIN bool
 			err := tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM "+s.t.qname+"), "+
-				"(SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = $1::regclass)", s.t.qname).Scan(&empty, &owner)
-			if err != nil || !empty || !owner {
+				"(SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = $1::regclass), "+
+				"to_regclass($2) IS NOT NULL", s.t.qname, s.t.ginName).Scan(&empty, &owner, &hasGIN)
+			if err != nil || !empty || !owner || !hasGIN {
 				return err
 			}
 			if _, err := tx.Exec(ctx, s.t.sqlDropGIN); err != nil {

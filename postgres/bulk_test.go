@@ -56,12 +56,15 @@ func events(n int) []persist.Record {
 }
 
 func TestBulkLoad_EmptyTableDefersGINIndex(t *testing.T) {
-	db, schema := mustOpen(t, nil)
+	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
 	ctx := t.Context()
 	s := mustStore(t, db, "events")
 	finish := mustBegin(t, s)
 	if hasGIN(t, schema, "events") {
 		t.Fatal("GIN index exists during the bulk load of an empty table")
+	}
+	if !postgres.Loading(s) {
+		t.Fatal("InsertMany does not write with COPY during the load of an empty table")
 	}
 	if res, err := s.InsertMany(ctx, events(20000)); err != nil || res.Inserted != 20000 {
 		t.Fatalf("InsertMany = %+v, %v", res, err)
@@ -103,7 +106,7 @@ func TestBulkLoad_EmptyTableDefersGINIndex(t *testing.T) {
 }
 
 func TestBulkLoad_TableWithRowsDefersNothing(t *testing.T) {
-	db, schema := mustOpen(t, nil)
+	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
 	ctx := t.Context()
 	s := mustStore(t, db, "events")
 	if _, err := s.Put(ctx, persist.Record{ID: "first", Data: []byte(`{}`)}); err != nil {
@@ -127,7 +130,7 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 	u := testURL(t)
 	schema := newSchema(t)
 	ctx := t.Context()
-	db1, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	db1, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +144,20 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 		t.Fatal("GIN index exists before the next DB used the table")
 	}
 
-	db2, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	// A DB without the option leaves the table as it finds it.
+	plain, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := mustStore(t, plain, "events").Count(ctx); err != nil || n != 100 {
+		t.Fatalf("Count = %v, %v; want 100", n, err)
+	}
+	plain.Close()
+	if hasGIN(t, schema, "events") {
+		t.Fatal("GIN index created by a DB without QueryIndex")
+	}
+
+	db2, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,8 +171,42 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 	}
 }
 
-func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
+// TestBulkLoad_WithoutQueryIndex loads a table created without the index:
+// there is nothing to drop and nothing to build, but the load of the empty
+// table still writes with COPY.
+func TestBulkLoad_WithoutQueryIndex(t *testing.T) {
 	db, schema := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	if _, err := s.Count(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if hasGIN(t, schema, "events") {
+		t.Fatal("GIN index on a table created without QueryIndex")
+	}
+	finish := mustBegin(t, s)
+	if !postgres.Loading(s) {
+		t.Fatal("InsertMany does not write with COPY during the load of an empty table without an index")
+	}
+	if res, err := s.InsertMany(ctx, stamped(0, 5000)); err != nil || res.Inserted != 5000 {
+		t.Fatalf("InsertMany = %+v, %v", res, err)
+	}
+	if err := finish(ctx); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	if postgres.Loading(s) {
+		t.Fatal("still writing with COPY after finish")
+	}
+	if hasGIN(t, schema, "events") {
+		t.Fatal("finish created a GIN index the table did not have")
+	}
+	if got := ids(t, s.Query(ctx, json.RawMessage(`{"kind":"k7"}`), nil)); len(got) != 5 || got[0] != "e00007" {
+		t.Fatalf("Query without the index = %v, want e00007 ... e04007 (5)", got)
+	}
+}
+
+func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
+	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
 	ctx := t.Context()
 	if _, err := mustStore(t, db, "events").Count(ctx); err != nil {
 		t.Fatal(err)
@@ -189,7 +239,8 @@ func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
 }
 
 func TestBulkLoad_ClosedOrCancelledFails(t *testing.T) {
-	db, _ := mustOpen(t, nil)
+	// With the index there is a rebuild for finish to fail at.
+	db, _ := mustOpen(t, &postgres.Options{QueryIndex: true})
 	s := mustStore(t, db, "events")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -221,7 +272,7 @@ func TestBulkLoad_ConcurrentWithFirstUse(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+			db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
 			if err != nil {
 				errs <- err
 				return

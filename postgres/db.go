@@ -27,6 +27,10 @@ type DB struct {
 	tokens   *tokenSource
 	maxConns int32
 
+	// queryIndex says whether tables get the GIN index on data (see
+	// Options.QueryIndex).
+	queryIndex bool
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 

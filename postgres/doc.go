@@ -9,7 +9,8 @@
 // [Options]:
 //
 //	db, err := postgres.Open(ctx, "postgres://app@db.example.com/app?sslmode=verify-full", &postgres.Options{
-//		MaxConns: 16,
+//		MaxConns:   16,
+//		QueryIndex: true,
 //	})
 //
 // # Storage
@@ -24,21 +25,26 @@
 //	created_at timestamptz NOT NULL
 //	updated_at timestamptz NOT NULL
 //
-// with a unique index on seq and a GIN index USING gin (data jsonb_path_ops)
-// that serves [Store.Query]'s data @> filter. The table persist_meta records
-// each table's layout version. A table in the earlier two-column layout
-// (id text PRIMARY KEY, data jsonb NOT NULL) is upgraded in place, in one
-// transaction, the first time a store uses it: the new columns are added
-// and seq is numbered in the table's physical order.
+// with a unique index on seq and, with [Options.QueryIndex] (or
+// query_index=true in the URL), a GIN index USING gin (data jsonb_path_ops)
+// that serves [Store.Query]'s data @> filter. The index is opt-in because
+// every write pays for it; without it Query scans the table. A DB with the
+// option adds the index to the tables it opens that lack it, and persist
+// never drops it but for the span of a bulk load (see below). The table
+// persist_meta records each table's layout version. A table in the earlier
+// two-column layout (id text PRIMARY KEY, data jsonb NOT NULL) is upgraded
+// in place, in one transaction, the first time a store uses it: the new
+// columns are added and seq is numbered in the table's physical order.
 //
 // Tables are created on first use, under pg_advisory_xact_lock, so several
 // processes may start at once.
 //
 // A [Store] is a [persist.BulkLoader]: loading an empty table between
-// [Store.BeginBulkLoad] and its finish builds the GIN index once at the end
-// instead of row by row, and writes InsertMany's batches with a binary
-// COPY (falling back to the INSERT when a batch meets an existing id),
-// which package migrate does for every table it copies into PostgreSQL.
+// [Store.BeginBulkLoad] and its finish builds its GIN index, if it has one,
+// once at the end instead of row by row, and writes InsertMany's batches
+// with a binary COPY (falling back to the INSERT when a batch meets an
+// existing id), which package migrate does for every table it copies into
+// PostgreSQL.
 //
 // # Microsoft Entra authentication
 //

@@ -17,6 +17,10 @@ func ResetPool(db *DB) { db.pool.Reset() }
 // GINIndexName is the name of the GIN index on table.
 func GINIndexName(table string) string { return objectName(table, "gin") }
 
+// Loading reports whether InsertMany on s writes with COPY, as it does
+// while a bulk load of the empty table is open.
+func Loading(s *Store) bool { return s.tx == nil && s.t.loads.Load() > 0 }
+
 // QuerySQL is the statement Query runs for one page.
 func QuerySQL(s *Store) string { return s.t.sqlQuery }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,25 @@ type Options struct {
 	// role or the database), usually public. A named schema that does not
 	// exist is created.
 	Schema string
+
+	// QueryIndex, when true, gives every table this DB creates or opens
+	// the GIN index USING gin (data jsonb_path_ops), so that Query filters
+	// are served by the index instead of a sequential scan. The index costs
+	// every write; a bulk load (see [Store.BeginBulkLoad]) builds it once
+	// at the end instead. Without it Query is still correct: it scans.
+	// Opening an existing table that lacks the index builds it on first
+	// use, which holds off writers to that table while it runs.
+	//
+	// Tables that already have the index keep it, whatever this field
+	// says: persist never drops it, except for the duration of a bulk load
+	// into an empty table, whose finish restores it.
+	//
+	// The URL parameter query_index=true (or 1) asks for the same, and
+	// query_index=false (or 0) for none; a value [strconv.ParseBool] does
+	// not accept fails Open with [persist.ErrInvalid]. True here wins over
+	// the URL; false leaves the choice to the URL, whose default is no
+	// index.
+	QueryIndex bool
 }
 
 var schemes = []string{"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg", "postgresql+psycopg2"}
@@ -61,7 +81,8 @@ func init() {
 // postgresql:// URL (a "+driver" suffix on the scheme, as in SQLAlchemy's
 // postgresql+psycopg2://, is ignored) or a key/value DSN; every pgx
 // parameter works, including sslmode, pool_max_conns and
-// options=-c search_path=....
+// options=-c search_path=..., and so does persist's own query_index (see
+// [Options.QueryIndex]).
 //
 // Open checks that the database is reachable and creates the persist_meta
 // table. A malformed url is [persist.ErrInvalid]; an unreachable database,
@@ -71,7 +92,7 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 		opts = &Options{}
 	}
 	redacted := persist.Redact(url)
-	cfg, err := parseConfig(url)
+	cfg, queryIndex, err := parseConfig(url)
 	if err != nil {
 		return nil, &persist.Error{Op: "open", Err: fmt.Errorf("%w: %s: %w", persist.ErrInvalid, redacted, err)}
 	}
@@ -107,6 +128,8 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 		retry:    opts.Retry.WithDefaults(),
 		password: cfg.ConnConfig.Password,
 		tables:   map[string]*table{},
+
+		queryIndex: opts.QueryIndex || queryIndex,
 	}
 
 	cred := opts.TokenCredential
@@ -155,23 +178,35 @@ func Open(ctx context.Context, url string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
-// parseConfig parses url after dropping a "+driver" suffix from its scheme.
-// The pgx error is not returned: its text can quote the connection string.
-func parseConfig(url string) (*pgxpool.Config, error) {
+// parseConfig parses url after dropping a "+driver" suffix from its scheme,
+// and takes persist's query_index parameter out of it. The pgx error is not
+// returned: its text can quote the connection string.
+func parseConfig(url string) (cfg *pgxpool.Config, queryIndex bool, err error) {
 	if scheme, rest, ok := strings.Cut(url, "://"); ok {
 		base, _, _ := strings.Cut(scheme, "+")
 		switch strings.ToLower(base) {
 		case "postgres", "postgresql":
 			url = "postgres://" + rest
 		default:
-			return nil, fmt.Errorf("scheme %q is not postgres", base)
+			return nil, false, fmt.Errorf("scheme %q is not postgres", base)
 		}
 	}
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err = pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, errors.New("cannot parse connection string")
+		return nil, false, errors.New("cannot parse connection string")
 	}
-	return cfg, nil
+	// pgx keeps every parameter it does not know as a run-time parameter
+	// for the server, which would refuse the connection over this one; so
+	// it is taken out here, as pgxpool does with its pool_ parameters.
+	params := cfg.ConnConfig.RuntimeParams
+	if v, ok := params["query_index"]; ok {
+		delete(params, "query_index")
+		queryIndex, err = strconv.ParseBool(v)
+		if err != nil {
+			return nil, false, fmt.Errorf("query_index %q is not a boolean (true or false)", v)
+		}
+	}
+	return cfg, queryIndex, nil
 }
 
 // validSchema accepts the same names as tables, plus "public".

@@ -279,10 +279,16 @@ func TestConcurrentCreate(t *testing.T) {
 // TestQueryUsesGINIndex checks with EXPLAIN that Query's statement is served
 // by the jsonb_path_ops GIN index on a table large enough for the planner to
 // care, both as a custom plan and as the generic plan a cached prepared
-// statement switches to.
+// statement switches to. The index is asked for in the URL, as a
+// DATABASE_URL would.
 func TestQueryUsesGINIndex(t *testing.T) {
-	db, schema := mustOpen(t, nil)
+	schema := newSchema(t)
 	ctx := t.Context()
+	db, err := postgres.Open(ctx, withSearchPath(t, schema, map[string]string{"query_index": "true"}), nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
 	s := mustStore(t, db, "events")
 	recs := make([]persist.Record, 20000)
 	for i := range recs {

@@ -31,9 +31,10 @@ type table struct {
 	sqlLock, sqlWrite, sqlDelete, sqlCount, sqlClear, sqlSeq, sqlInsertMany string
 	sqlList, sqlQuery, sqlListByID, sqlQueryByID                            string
 
-	// The GIN index serves Query; a bulk load drops it on an empty table
-	// and creates it again afterwards, and ensure restores it if that
-	// never happened.
+	// The GIN index serves Query when the DB's QueryIndex asks for it; a
+	// bulk load drops it on an empty table and creates it again
+	// afterwards, and ensure, on such a DB, restores it if that never
+	// happened.
 	ginName, sqlCreateGIN, sqlDropGIN string
 
 	// loads counts the bulk loads open on this DB that found the table
@@ -87,7 +88,7 @@ func newTable(schema, name string) *table {
 		// are rough, and when one comes out high that walk reads the
 		// whole table for a handful of matches. Fenced, the matches come
 		// from the GIN index (or a sequential scan when the filter is
-		// broad) and only they are sorted.
+		// broad or there is no index) and only they are sorted.
 		sqlQuery: "SELECT id, seq, " + cols + " FROM (SELECT id, seq, " + cols + " FROM " + q +
 			" WHERE data @> $3::jsonb AND seq > $1 OFFSET 0) AS m ORDER BY seq LIMIT $2",
 		// COLLATE "C" is byte order, which for UTF-8 is code point order,
@@ -249,15 +250,18 @@ func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 	if len(missing) > 0 {
 		return db.upgradeTable(ctx, tx, t, missing)
 	}
-	if !hasGIN {
-		// A bulk load dropped it and its process died before finishing
-		// (see BeginBulkLoad). Checked first rather than running CREATE
-		// INDEX IF NOT EXISTS every time: that statement locks out writers
-		// and needs ownership even when the index exists.
+	if !hasGIN && db.queryIndex {
+		// The table was created without the option, or a bulk load
+		// dropped the index and its process died before finishing (see
+		// BeginBulkLoad). Without the option a missing index is left
+		// missing and an existing one alone. Checked first rather than
+		// running CREATE INDEX IF NOT EXISTS every time: that statement
+		// locks out writers and needs ownership even when the index
+		// exists.
 		if _, err := tx.Exec(ctx, t.sqlCreateGIN); err != nil {
 			return err
 		}
-		db.log.LogAttrs(ctx, slog.LevelInfo, "persist: recreated the GIN index an unfinished bulk load dropped",
+		db.log.LogAttrs(ctx, slog.LevelInfo, "persist: created the missing GIN index QueryIndex asks for",
 			slog.String("table", t.name), slog.String("schema", t.schema))
 	}
 	if version == nil {
@@ -278,7 +282,7 @@ func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
 	updated_at timestamptz NOT NULL DEFAULT now(),
 	CONSTRAINT ` + ident.Quote(objectName(t.name, "pk")) + ` PRIMARY KEY (id))`,
 	}
-	stmts = append(stmts, indexStatements(t)...)
+	stmts = append(stmts, db.indexStatements(t)...)
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return err
@@ -287,11 +291,15 @@ func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
 	return db.record(ctx, tx, t)
 }
 
-func indexStatements(t *table) []string {
-	return []string{
-		"CREATE UNIQUE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "seq")) + " ON " + t.qname + " (seq)",
-		t.sqlCreateGIN,
+// indexStatements create t's secondary indexes: seq's, which List needs,
+// and the GIN index only on a DB with QueryIndex, since every write pays
+// for it.
+func (db *DB) indexStatements(t *table) []string {
+	stmts := []string{"CREATE UNIQUE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "seq")) + " ON " + t.qname + " (seq)"}
+	if db.queryIndex {
+		stmts = append(stmts, t.sqlCreateGIN)
 	}
+	return stmts
 }
 
 func (db *DB) record(ctx context.Context, tx querier, t *table) error {
@@ -347,7 +355,7 @@ func (db *DB) upgradeTable(ctx context.Context, tx querier, t *table, missing []
 	}
 	// The old id column has the database's collation; listing by id
 	// needs byte order.
-	stmts := append(indexStatements(t), "CREATE UNIQUE INDEX IF NOT EXISTS "+
+	stmts := append(db.indexStatements(t), "CREATE UNIQUE INDEX IF NOT EXISTS "+
 		ident.Quote(objectName(t.name, "idc"))+" ON "+t.qname+` (id COLLATE "C")`)
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {

@@ -4,7 +4,7 @@
 // Server-Sent Events stream of ticks and changes.
 //
 //	go run ./examples/portal                       # SQLite file portal.db
-//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/test go run ./examples/portal
+//	DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?query_index=true' go run ./examples/portal
 //	go run ./examples/portal -loadcheck -duration 10s
 //
 // See README.md for the endpoints.
