@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -12,16 +13,29 @@ import (
 )
 
 // checker verifies a copy batch by batch: once a batch is written, it reads
-// the same ids back from the target in one round trip and compares each
-// record's digest with its source record's. It runs on goroutines of its
-// own, so batches are verified while the next ones are written, and the
-// target is never read a second time or sorted: the ids it asks for are
-// the ones the copy just wrote. Memory is a few batches.
+// the same records back from the target and compares each one's digest
+// with its source record's. It runs on goroutines of its own, so batches
+// are verified while the next ones are written, and the target is read
+// once, never sorted.
+//
+// A target table that was empty before the copy holds the batches in the
+// order they were written, so each batch is read back as the next page in
+// insertion order, which the database serves from consecutive rows. As
+// soon as that page is not the batch (another writer, say), batches are
+// looked up by id instead, which any target order allows but costs the
+// database an index probe per record: 2.5 times the time per batch of
+// 5000 on PostgreSQL.
 type checker struct {
-	table string
-	to    persist.Batcher
-	in    chan checkBatch
-	wg    sync.WaitGroup
+	table  string
+	to     persist.Store
+	lookup persist.Batcher
+	in     chan checkBatch
+	wg     sync.WaitGroup
+
+	// In order, on the one goroutine that reads pages; tail is false
+	// once the target's order was found to differ, and then for good.
+	tail   bool
+	cursor string // the last id read back (ListOptions.After)
 
 	mu     sync.Mutex
 	counts Counts // DigestMismatches, RowsVerified and Errors
@@ -42,11 +56,16 @@ type checkBatch struct {
 	failed map[string]bool
 }
 
-// startChecker starts verifying the batches handed to add. cancel is called
-// when the target cannot be read, so that the copy stops too.
-func startChecker(ctx context.Context, table string, to persist.Batcher, cancel context.CancelFunc) *checker {
-	c := &checker{table: table, to: to, in: make(chan checkBatch, 1), counts: newCounts()}
-	for range checkers {
+// startChecker starts verifying the batches handed to add; tail says that
+// the target table was empty before the copy. cancel is called when the
+// target cannot be read, so that the copy stops too.
+func startChecker(ctx context.Context, table string, to persist.Store, lookup persist.Batcher, tail bool, cancel context.CancelFunc) *checker {
+	c := &checker{table: table, to: to, lookup: lookup, tail: tail, in: make(chan checkBatch, 1), counts: newCounts()}
+	n := checkers
+	if tail {
+		n = 1 // pages are read in order
+	}
+	for range n {
 		c.wg.Go(func() {
 			for b := range c.in {
 				if err := c.check(ctx, b); err != nil {
@@ -93,7 +112,7 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 	fetched := make(chan struct{})
 	go func() {
 		defer close(fetched)
-		got, err = c.to.GetMany(ctx, ids, false)
+		got, err = c.fetch(ctx, ids)
 	}()
 	for i := range b.recs {
 		rec := &b.recs[i]
@@ -143,4 +162,42 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 		}
 	}
 	return nil
+}
+
+// fetch reads the target's records with the given ids, in that order; a
+// missing one is a zero Record.
+func (c *checker) fetch(ctx context.Context, ids []string) ([]persist.Record, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if c.tail {
+		got, ok, err := c.next(ctx, ids)
+		if ok || err != nil {
+			return got, err
+		}
+		c.tail = false
+	}
+	return c.lookup.GetMany(ctx, ids, false)
+}
+
+// next reads the page after the cursor in insertion order. ok is false
+// when the page is not ids in order (or the cursor record was deleted).
+func (c *checker) next(ctx context.Context, ids []string) (got []persist.Record, ok bool, err error) {
+	got = make([]persist.Record, 0, len(ids))
+	for rec, err := range c.to.List(ctx, &persist.ListOptions{After: c.cursor, Limit: len(ids)}) {
+		switch {
+		case errors.Is(err, persist.ErrNotFound):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, err
+		case rec.ID != ids[len(got)]:
+			return nil, false, nil
+		}
+		got = append(got, rec)
+	}
+	if len(got) < len(ids) {
+		return nil, false, nil
+	}
+	c.cursor = ids[len(ids)-1]
+	return got, true, nil
 }

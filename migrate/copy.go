@@ -24,6 +24,7 @@ func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, err
 // hooks change how Copy works inside, for tests.
 type hooks struct {
 	noLookup bool // verify by listing both sides, as for a target that is not a persist.Batcher
+	noTail   bool // look every batch up by id, as when the target was not empty
 }
 
 func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*Report, error) {
@@ -229,7 +230,11 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 	}()
 	var chk *checker
 	if b, ok := to.(persist.Batcher); ok && !m.noLookup {
-		chk = startChecker(ctx, name, b, cancel)
+		empty, err := isEmpty(ctx, to)
+		if err != nil {
+			return err
+		}
+		chk = startChecker(ctx, name, to, b, empty && !m.noTail, cancel)
 	}
 
 	m.progress(Progress{Table: name, Phase: PhaseCopy, Total: total})
@@ -283,6 +288,14 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 	tr.VerifySeconds = time.Since(verifyStart).Seconds()
 	m.progress(Progress{Table: name, Phase: PhaseVerify, Done: done, Total: done})
 	return nil
+}
+
+// isEmpty reports whether s has no records.
+func isEmpty(ctx context.Context, s persist.Store) (bool, error) {
+	for _, err := range s.List(ctx, &persist.ListOptions{Limit: 1}) {
+		return false, err
+	}
+	return true, nil
 }
 
 // readBatches lists the table (in insertion order for the copy, so the

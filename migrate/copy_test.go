@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/persistkit/persist"
@@ -85,10 +86,13 @@ func TestCopy_SQLiteToSQLite(t *testing.T) {
 	})
 }
 
-// copyFuncs are the ways of verifying: each written batch looked up by id
-// (the default), and both sides listed in id order after the copy.
+// copyFuncs are the ways of verifying: each written batch read back in
+// insertion order from a table that was empty, else looked up by id (the
+// default); every batch looked up by id; and both sides listed in id order
+// after the copy.
 var copyFuncs = map[string]func(context.Context, persist.DB, persist.DB, *migrate.Options) (*migrate.Report, error){
-	"ByLookup":  migrate.Copy,
+	"Default":   migrate.Copy,
+	"ByID":      migrate.CopyByID,
 	"ByListing": migrate.CopyByListing,
 }
 
@@ -287,4 +291,33 @@ func TestCopy_Invalid(t *testing.T) {
 			t.Fatalf("Copy error = %v, want ErrClosed", err)
 		}
 	})
+}
+
+// TestCopy_TargetWrittenDuringCopy writes a record of its own into the
+// empty target table once the first batch is copied, so the target's
+// insertion order stops being the copy's: verification must notice, look
+// the remaining batches up by id, and find every record, with the intruder
+// counted as extra rather than as a mismatch.
+func TestCopy_TargetWrittenDuringCopy(t *testing.T) {
+	for name, open := range map[string]func(testing.TB) persist.DB{"SQLite": mustOpenSQLite, "PostgreSQL": mustOpenPostgres} {
+		t.Run(name, func(t *testing.T) {
+			src, dst := mustOpenSQLite(t), open(t)
+			mustSeed(t, src, "runs", 1000)
+			var once sync.Once
+			opts := &migrate.Options{BatchSize: 200, Progress: func(p migrate.Progress) {
+				if p.Phase == migrate.PhaseCopy && p.Done > 0 {
+					once.Do(func() { mustPut(t, dst, "runs", "zz-intruder", `{"other":true}`) })
+				}
+			}}
+			r, err := migrate.Copy(context.Background(), src, dst, opts)
+			if err != nil {
+				t.Fatalf("Copy: %v (errors %v)", err, r.Totals.Errors)
+			}
+			wantTotals(t, r, 1000, 1000, 0, 0)
+			if r.Totals.RowsVerified != 1000 || r.Totals.ExtraTargetRows != 1 || !r.Tables[0].Verified {
+				t.Fatalf("verified %d, extra %d, table verified %v; want 1000, 1, true",
+					r.Totals.RowsVerified, r.Totals.ExtraTargetRows, r.Tables[0].Verified)
+			}
+		})
+	}
 }

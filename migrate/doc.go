@@ -18,35 +18,42 @@
 // missing and skips the rest.
 //
 // A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
-// table is empty builds its secondary indexes once, after the table's copy,
-// instead of row by row (and PostgreSQL writes the batches with COPY
-// meanwhile); the build runs while the verification reads the target,
-// which needs none of the deferred indexes, and Copy returns only once
-// both are done. The build's time is reported as index_seconds. The
-// indexes are built also when the copy fails or ctx is cancelled, under a
-// context of their own bounded to two minutes; past that, the backend
-// builds them when the table is next opened.
+// table is empty is loaded the fastest way it offers (PostgreSQL writes the
+// batches with COPY) and builds the secondary indexes it deferred once,
+// after the table's copy and its verification, instead of row by row. The
+// build's time is reported as index_seconds. The indexes are built also
+// when the copy fails or ctx is cancelled, under a context of their own
+// bounded to two minutes; past that, the backend builds them when the
+// table is next opened.
 //
 // # Verification
 //
-// After a table is copied, Copy merges both sides in id order, comparing
-// the SHA-256 of each record's canonical JSON (internal/jsonx). The source
-// side is not read again: the records the copy read are hashed while it
-// runs, on a goroutine of their own, and their ids and digests are sorted
-// in runs of 131,072 and spooled to an unlinked temporary file in
-// [os.TempDir] (about 70 bytes a record); verification merges the runs.
-// The target is listed in insertion order, which for a table loaded in
-// one pass is its physical order, and sorted through a spool of its own
-// the same way. Without a usable temporary directory both sides are
-// listed by id ([persist.ByID]) instead. Memory stays bounded either way. The canonical form is the same
-// for a document stored as SQLite TEXT and as PostgreSQL JSONB, which
-// reorders keys, drops whitespace, keeps the last of duplicate keys and
-// rewrites numbers (1e2 becomes 100), so such rewrites are not mismatches,
-// while numbers are compared exactly (12345678901234567890 and
-// 12345678901234567891 differ). A target record that differs from its source
-// record, or a source record missing from the target, is a digest mismatch;
-// the target record is reported, never overwritten. Records that exist only
-// on the target are counted in extra_target_rows and are not mismatches.
+// Every record copied is read back from the target and compared with the
+// record the copy read from the source, by the SHA-256 of each one's
+// canonical JSON (internal/jsonx), while the copy goes on: each batch,
+// once written, is read back and compared on goroutines of their own as
+// the next batch is written, so the source is read once and the target
+// once. A target table that was empty before the copy is read back in
+// insertion order, a batch at a time from where the last one ended, which
+// the database serves from consecutive rows; if a page is not the batch
+// just written (another writer got in between), that batch and every later
+// one is looked up by id instead ([persist.Batcher.GetMany]), as is every
+// batch into a table that held records already. When the copy is done,
+// the target's records are counted: those beyond the source's that were
+// found are extra_target_rows. A target store that is not a
+// [persist.Batcher] is verified after its copy by listing both sides in id
+// order and merging them. Memory stays bounded by a few batches either
+// way.
+//
+// The canonical form is the same for a document stored as SQLite TEXT and
+// as PostgreSQL JSONB, which reorders keys, drops whitespace, keeps the
+// last of duplicate keys and rewrites numbers (1e2 becomes 100), so such
+// rewrites are not mismatches, while numbers are compared exactly
+// (12345678901234567890 and 12345678901234567891 differ). A target record
+// that differs from its source record, or a source record missing from the
+// target, is a digest mismatch; the target record is reported, never
+// overwritten. Records that exist only on the target are counted in
+// extra_target_rows and are not mismatches.
 //
 // # Outcome
 //
@@ -72,8 +79,8 @@
 //
 // # Dry run
 //
-// With [Options.DryRun], Copy reads both sides and reports what a real run
-// would insert, skip and find mismatched, writing nothing and creating no
+// With [Options.DryRun], Copy lists both sides in id order, merges them and
+// reports what a real run would insert, skip and find mismatched, writing nothing and creating no
 // table. (Opening a table through a backend may still upgrade a table in the
 // earlier portal layout additively; that is the backend's doing, on the
 // source as on the target. A SQLite source opened read-only, as

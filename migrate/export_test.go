@@ -12,3 +12,9 @@ import (
 func CopyByListing(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
 	return copyDB(ctx, src, dst, opts, hooks{noLookup: true})
 }
+
+// CopyByID is Copy looking every written batch up by id, as it does when
+// the target table was not empty, instead of reading it back in order.
+func CopyByID(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
+	return copyDB(ctx, src, dst, opts, hooks{noTail: true})
+}

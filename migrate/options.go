@@ -39,14 +39,16 @@ type Options struct {
 type Phase string
 
 const (
-	// PhaseCopy is the streaming copy of a table's records.
+	// PhaseCopy is the streaming copy of a table's records, each batch
+	// verified as it is written.
 	PhaseCopy Phase = "copy"
 	// PhaseIndex is the build of the indexes a bulk load deferred on an
 	// empty target table (see [persist.BulkLoader]); it reports no counts,
 	// once, when it starts.
 	PhaseIndex Phase = "index"
-	// PhaseVerify is the comparison of both sides by id and digest; in a
-	// dry run it is the only phase.
+	// PhaseVerify is the end of the comparison of both sides by id and
+	// digest, after the copy (all of it for a target that is not a
+	// [persist.Batcher]); in a dry run it is the only phase.
 	PhaseVerify Phase = "verify"
 )
 

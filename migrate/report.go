@@ -56,10 +56,12 @@ type TableReport struct {
 	// the steps of ElapsedSeconds: opening the table on both sides (which
 	// includes a backend upgrading a table in the earlier portal layout,
 	// and deferring the indexes of an empty target table, see
-	// [persist.BulkLoader]) and counting the source; the copy; building
-	// the deferred indexes (next to nothing when none were deferred); and
-	// the verification. The index build runs during the verification, so
-	// the four can add up to more than ElapsedSeconds.
+	// [persist.BulkLoader]) and counting the source; the copy, during
+	// which each written batch is verified; the verification left when the
+	// copy ends (the last batches and counting the target, or the whole
+	// comparison for a target that is not a [persist.Batcher]); and
+	// building the deferred indexes (next to nothing when none were
+	// deferred).
 	PrepareSeconds float64 `json:"prepare_seconds"`
 	CopySeconds    float64 `json:"copy_seconds"`
 	IndexSeconds   float64 `json:"index_seconds"`
