@@ -45,8 +45,10 @@ done
 base=${admin%/*}
 db_persist=bench_persist_migrate
 db_pgloader=bench_pgloader
+# recreate DB: a fresh, empty database, then a checkpoint, so that no run
+# pays for the writes of the one before.
 recreate() {
-  psql "$admin" -qX -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null 2>&1
+  psql "$admin" -qX -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" -c "CHECKPOINT" >/dev/null 2>&1
 }
 
 echo "bench: building" >&2
