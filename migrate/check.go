@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/jsonx"
@@ -31,6 +32,10 @@ type checker struct {
 	lookup persist.Batcher
 	in     chan checkBatch
 	wg     sync.WaitGroup
+
+	// jsonbText is cleared once a batch had no record whose target bytes
+	// were its source's jsonb text.
+	jsonbText atomic.Bool
 
 	// In order, on the one goroutine that reads pages; tail is false
 	// once the target's order was found to differ, and then for good.
@@ -61,6 +66,7 @@ type checkBatch struct {
 // target cannot be read, so that the copy stops too.
 func startChecker(ctx context.Context, table string, to persist.Store, lookup persist.Batcher, tail bool, cancel context.CancelFunc) *checker {
 	c := &checker{table: table, to: to, lookup: lookup, tail: tail, in: make(chan checkBatch, 1), counts: newCounts()}
+	c.jsonbText.Store(true)
 	n := checkers
 	if tail {
 		n = 1 // pages are read in order
@@ -97,71 +103,86 @@ func (c *checker) finish() {
 	c.wg.Wait()
 }
 
-// check verifies one batch. The source digests are computed while the
-// target answers.
+// check verifies one batch: it reads the batch back, then compares each
+// pair of records (see same), and counts.
 func (c *checker) check(ctx context.Context, b checkBatch) error {
+	src := make([]*persist.Record, 0, len(b.recs))
 	ids := make([]string, 0, len(b.recs))
-	src := make([]entry, 0, len(b.recs))
 	for i := range b.recs {
-		if id := b.recs[i].ID; !b.failed[id] {
-			ids = append(ids, id)
+		if rec := &b.recs[i]; !b.failed[rec.ID] {
+			src = append(src, rec)
+			ids = append(ids, rec.ID)
 		}
 	}
-	var got []persist.Record
-	var err error
-	fetched := make(chan struct{})
-	go func() {
-		defer close(fetched)
-		got, err = c.fetch(ctx, ids)
-	}()
-	for i := range b.recs {
-		rec := &b.recs[i]
-		if !b.failed[rec.ID] {
-			e := entry{id: rec.ID}
-			e.sum, e.bad = jsonx.Digest(rec.Data)
-			src = append(src, e)
-		}
-	}
-	<-fetched
+	got, err := c.fetch(ctx, ids)
 	if err != nil {
 		return err
 	}
 	if len(got) != len(src) {
 		return fmt.Errorf("migrate: target table %s returned %d records for %d ids", c.table, len(got), len(src))
 	}
-	sums := make([][32]byte, len(got))
-	bads := make([]error, len(got))
-	for i := range got {
-		if got[i].ID != "" {
-			sums[i], bads[i] = jsonx.Digest(got[i].Data)
+	problems := make([]string, 0)
+	var verified, found, byText int64
+	var text []byte
+	for i, s := range src {
+		t := &got[i]
+		if t.ID == "" {
+			problems = append(problems, fmt.Sprintf("%s/%s: missing on target", c.table, s.ID))
+			continue
 		}
+		found++
+		var problem string
+		text, problem = c.same(text, s.Data, t.Data, &byText)
+		if problem != "" {
+			problems = append(problems, fmt.Sprintf("%s/%s: digest mismatch: %s", c.table, s.ID, problem))
+			continue
+		}
+		verified++
+	}
+	if byText == 0 {
+		// The target does not store jsonb's text (SQLite compacts what
+		// it is given): stop rendering it.
+		c.jsonbText.Store(false)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := range src {
-		s, t := &src[i], &got[i]
-		if t.ID == "" {
-			c.counts.DigestMismatches++
-			c.counts.addError(fmt.Sprintf("%s/%s: missing on target", c.table, s.id))
-			continue
-		}
-		c.found++
-		sum, bad := sums[i], bads[i]
-		switch {
-		case s.bad != nil:
-			c.counts.DigestMismatches++
-			c.counts.addError(fmt.Sprintf("%s/%s: digest mismatch: source data: %v", c.table, s.id, s.bad))
-		case bad != nil:
-			c.counts.DigestMismatches++
-			c.counts.addError(fmt.Sprintf("%s/%s: digest mismatch: target data: %v", c.table, s.id, bad))
-		case !bytes.Equal(s.sum[:], sum[:]):
-			c.counts.DigestMismatches++
-			c.counts.addError(fmt.Sprintf("%s/%s: digest mismatch: target record differs from source (left unchanged)", c.table, s.id))
-		default:
-			c.counts.RowsVerified++
-		}
+	c.found += found
+	c.counts.RowsVerified += verified
+	c.counts.DigestMismatches += int64(len(problems))
+	for _, p := range problems {
+		c.counts.addError(p)
 	}
 	return nil
+}
+
+// same compares a source record's data with its target record's and says
+// how they differ, or "" when they are equal. Equal bytes are equal; so
+// are target bytes equal to the source's jsonb text (what a PostgreSQL
+// target stores), which spares canonicalising and hashing both; any other
+// pair is equal when their digests are. text is scratch space, returned
+// for reuse; byText counts the pairs found equal by their jsonb text.
+func (c *checker) same(text, src, dst []byte, byText *int64) ([]byte, string) {
+	if bytes.Equal(src, dst) {
+		return text, ""
+	}
+	if c.jsonbText.Load() {
+		var ok bool
+		if text, ok = jsonx.JSONBText(text[:0], src); ok && bytes.Equal(text, dst) {
+			*byText++
+			return text, ""
+		}
+	}
+	s, sbad := jsonx.Digest(src)
+	d, dbad := jsonx.Digest(dst)
+	switch {
+	case sbad != nil:
+		return text, fmt.Sprintf("source data: %v", sbad)
+	case dbad != nil:
+		return text, fmt.Sprintf("target data: %v", dbad)
+	case s != d:
+		return text, "target record differs from source (left unchanged)"
+	}
+	return text, ""
 }
 
 // fetch reads the target's records with the given ids, in that order; a

@@ -44,6 +44,13 @@ func FuzzValidate(f *testing.F) {
 		if err := jsonx.Validate(c); err != nil {
 			t.Fatalf("Canonical(%q) = %q is invalid: %v", b, c, err)
 		}
+		// Equal JSONBText proves equal values (migrate relies on it), so
+		// the text must denote b's value exactly.
+		if text, ok := jsonx.JSONBText(nil, b); ok {
+			if ct, err := jsonx.Canonical(text); err != nil || !bytes.Equal(ct, c) {
+				t.Fatalf("JSONBText(%q) = %q, canonically %q, %v; want %q", b, text, ct, err, c)
+			}
+		}
 		// Digest reuses pooled buffers; it must hash exactly Canonical's
 		// output whatever the previous input left in them.
 		if d, err := jsonx.Digest(b); err != nil || d != sha256.Sum256(c) {

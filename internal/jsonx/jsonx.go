@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"slices"
 	"sync"
@@ -88,7 +89,7 @@ func Digest(b []byte) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	c := canonPool.Get().(*canon)
-	c.d, c.pos, c.out = b, 0, c.out[:0]
+	c.d, c.pos, c.out, c.jsonb = b, 0, c.out[:0], false
 	c.skipWS()
 	c.value()
 	sum := sha256.Sum256(c.out)
@@ -120,6 +121,11 @@ type canon struct {
 	keys    []byte   // decoded keys of the objects being built, as a stack
 	members []member // members of the objects being built, as a stack
 	tmp     []byte
+
+	// jsonb selects PostgreSQL's jsonb text (see AppendJSONBText) over
+	// the canonical form; unsure is set when a number's jsonb text was
+	// not derived.
+	jsonb, unsure bool
 }
 
 // member locates one object member: its decoded key in canon.keys and its
@@ -159,9 +165,32 @@ func (c *canon) value() {
 		c.pos += 4
 	default:
 		num, end, _ := scanNumber(c.d, c.pos)
-		c.out = appendCanonNumber(c.out, &num)
+		if c.jsonb {
+			var ok bool
+			c.out, ok = appendNumericText(c.out, &num)
+			c.unsure = c.unsure || !ok
+		} else {
+			c.out = appendCanonNumber(c.out, &num)
+		}
 		c.pos = end
 	}
+}
+
+// sep is what follows each array element and object member but the last.
+func (c *canon) sep() string {
+	if c.jsonb {
+		return ", "
+	}
+	return ","
+}
+
+// compareKeys orders object keys: by bytes in the canonical form, by length
+// and then bytes in jsonb.
+func (c *canon) compareKeys(a, b []byte) int {
+	if c.jsonb && len(a) != len(b) {
+		return cmp.Compare(len(a), len(b))
+	}
+	return bytes.Compare(a, b)
 }
 
 func (c *canon) array() {
@@ -181,7 +210,7 @@ func (c *canon) array() {
 			c.out = append(c.out, ']')
 			return
 		}
-		c.out = append(c.out, ',')
+		c.out = append(c.out, c.sep()...)
 		c.pos++
 		c.skipWS()
 	}
@@ -202,8 +231,11 @@ func (c *canon) object() {
 		c.pos++ // ':'
 		c.skipWS()
 		c.out = append(c.out, ':')
+		if c.jsonb {
+			c.out = append(c.out, ' ')
+		}
 		c.value()
-		c.out = append(c.out, ',')
+		c.out = append(c.out, c.sep()...)
 		c.members = append(c.members, member{k0: k0, k1: len(c.keys), start: start, end: len(c.out)})
 		c.skipWS()
 		if c.d[c.pos] == ',' {
@@ -217,10 +249,10 @@ func (c *canon) object() {
 	key := func(m member) []byte { return keys[m.k0:m.k1] }
 	ordered := true
 	for i := 1; i < len(ms) && ordered; i++ {
-		ordered = bytes.Compare(key(ms[i-1]), key(ms[i])) < 0
+		ordered = c.compareKeys(key(ms[i-1]), key(ms[i])) < 0
 	}
 	if !ordered {
-		slices.SortStableFunc(ms, func(a, b member) int { return bytes.Compare(key(a), key(b)) })
+		slices.SortStableFunc(ms, func(a, b member) int { return c.compareKeys(key(a), key(b)) })
 		c.tmp = append(c.tmp[:0], c.out[region:]...)
 		c.out = c.out[:region]
 		for i, m := range ms {
@@ -231,10 +263,9 @@ func (c *canon) object() {
 		}
 	}
 	if len(c.out) > region {
-		c.out[len(c.out)-1] = '}' // replaces the last ','
-	} else {
-		c.out = append(c.out, '}')
+		c.out = c.out[:len(c.out)-len(c.sep())] // the last member's
 	}
+	c.out = append(c.out, '}')
 	c.members = c.members[:base]
 	c.keys = c.keys[:keyBase]
 }
