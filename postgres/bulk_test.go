@@ -389,3 +389,49 @@ func TestBulkLoad_CopyOnlyWhileOpen(t *testing.T) {
 		t.Fatalf("Get(e00015) = rev %d created %v, %v; want the defaults", rec.Revision, rec.Created, err)
 	}
 }
+
+// TestBulkLoad_SplitCopyKeepsOrder loads batches large enough to be written
+// by parallel COPY streams and checks that the table still lists them in
+// the order given, also when one stream meets an id written meanwhile and
+// falls back to skipping it.
+func TestBulkLoad_SplitCopyKeepsOrder(t *testing.T) {
+	db, _ := mustOpen(t, nil)
+	ctx := t.Context()
+	s := mustStore(t, db, "events")
+	finish := mustBegin(t, s)
+	defer finish(ctx)
+	// Written during the load, it sits in the second half of the first
+	// batch, whose COPY then fails on it.
+	if _, err := s.Put(ctx, persist.Record{ID: "e03999", Data: []byte(`{"first":true}`)}); err != nil {
+		t.Fatal(err)
+	}
+	// Stamped records, which COPY can write; the second batch is large
+	// enough for both streams to be writing at the same time on
+	// connections the first one opened.
+	recs := stamped(0, 45000)
+	for i, batch := range [][]persist.Record{recs[:5000], recs[5000:]} {
+		res, err := s.InsertMany(ctx, batch)
+		if err != nil {
+			t.Fatalf("InsertMany: %v", err)
+		}
+		if want := (persist.InsertResult{Inserted: len(batch) - 1 + i, Skipped: 1 - i}); res != want {
+			t.Fatalf("InsertMany of batch %d = %+v, want %+v", i, res, want)
+		}
+	}
+	want := []string{"e03999"}
+	for _, r := range recs {
+		if r.ID != "e03999" {
+			want = append(want, r.ID)
+		}
+	}
+	if got := ids(t, s.List(ctx, nil)); !slices.Equal(got, want) {
+		i := 0
+		for i < min(len(got), len(want)) && got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("List gives %d ids, first difference at %d; want %d ids in insertion order", len(got), i, len(want))
+	}
+	if r, err := s.Get(ctx, "e03999"); err != nil || string(r.Data) != `{"first": true}` {
+		t.Fatalf("e03999 = %s, %v; want the record written first, unchanged", r.Data, err)
+	}
+}

@@ -37,6 +37,9 @@ type table struct {
 	// happened.
 	ginName, sqlCreateGIN, sqlDropGIN string
 
+	// seqName is the qualified, quoted name of the sequence behind seq.
+	seqName string
+
 	// loads counts the bulk loads open on this DB that found the table
 	// empty; while it is positive, InsertMany writes with COPY (see
 	// BeginBulkLoad).
@@ -54,6 +57,7 @@ func newTable(schema, name string) *table {
 		schema:       schema,
 		qname:        q,
 		ginName:      gin,
+		seqName:      ident.Quote(schema) + "." + ident.Quote(objectName(name, "id")),
 		batch:        newBatchSQL(q),
 		sqlCreateGIN: "CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(name, "gin")) + " ON " + q + " USING gin (data jsonb_path_ops)",
 		sqlDropGIN:   "DROP INDEX IF EXISTS " + gin,
@@ -271,7 +275,7 @@ func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 }
 
 func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
-	seqName := ident.Quote(t.schema) + "." + ident.Quote(objectName(t.name, "id"))
+	seqName := t.seqName
 	stmts := []string{
 		"CREATE TABLE " + t.qname + ` (
 	id text COLLATE "C" NOT NULL,
@@ -345,7 +349,7 @@ func (db *DB) upgradeTable(ctx context.Context, tx querier, t *table, missing []
 			return err
 		}
 		rows = tag.RowsAffected()
-		seqName := ident.Quote(t.schema) + "." + ident.Quote(objectName(t.name, "id"))
+		seqName := t.seqName
 		// The identity must start after the backfilled values; the start
 		// is our own count, not input.
 		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ALTER COLUMN seq SET NOT NULL, "+
