@@ -21,10 +21,14 @@ var _ persist.BulkLoader = (*Store)(nil)
 //
 // While the load of an empty table is open, whether or not it had an index
 // to drop, [Store.InsertMany] on the table writes each batch with a binary
-// COPY instead of an INSERT: a COPY has no ON CONFLICT, so a batch that
-// meets an id already stored (by a concurrent writer, or a repeated batch)
-// is rolled back whole and written again the usual way, skipping the
-// existing ids. The outcome is the same; only the speed differs.
+// COPY instead of an INSERT, and a batch of 2000 records or more with two
+// COPY statements at once, on two pooled connections, on seq values
+// reserved in the batch's order, so that the server parses with two
+// processes and the table still lists the records in the order given. A
+// COPY has no ON CONFLICT, so a part that meets an id already stored (by
+// a concurrent writer, or a repeated batch) is rolled back whole and
+// written again the usual way, skipping the existing ids. The outcome is
+// the same; only the speed differs.
 //
 // Nothing is deferred, and finish does nothing, when the table has rows or
 // no GIN index, when the role does not own the table, or inside a

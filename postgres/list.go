@@ -14,11 +14,28 @@ import (
 	"github.com/persistkit/persist/internal/listing"
 )
 
-// pageSize is how many rows one round trip reads. Pages are read whole and
-// the connection released before the caller sees a record, so a loop body
-// may use the database freely (even inside a transaction) and memory is
-// bounded by one page.
-const pageSize = 500
+// A listing reads a page per round trip. Pages are read whole and the
+// connection released before the caller sees a record, so a loop body may
+// use the database freely (even inside a transaction) and memory is
+// bounded by one page. The first page is pageSize rows; each later one is
+// sized from the documents read so far to hold about pageBytes, between
+// minPage and maxPage rows: fewer round trips for small documents (a
+// migration's verification read a million 274-byte documents back 4 %
+// faster with pages of 5000), and a bound on memory for large ones.
+const (
+	pageSize  = 500
+	pageBytes = 2 << 20
+	minPage   = 10
+	maxPage   = 5000
+)
+
+// nextPage sizes the page after ones that held rows rows of bytes bytes.
+func nextPage(rows, bytes int) int {
+	if rows == 0 || bytes == 0 {
+		return maxPage
+	}
+	return min(max(pageBytes/max(bytes/rows, 1), minPage), maxPage)
+}
 
 // List returns the records in insertion order, a page at a time. Nothing is
 // read until the iterator is ranged over. If opts.After names a missing
@@ -105,8 +122,10 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 			*buf = page[:0]
 			pages.Put(buf)
 		}()
+		size := pageSize
+		var rowsRead, bytesRead int
 		for {
-			n := pageSize
+			n := size
 			if limit > 0 && remaining < n {
 				n = remaining
 			}
@@ -143,6 +162,7 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 				return
 			}
 			for i := range page {
+				bytesRead += len(page[i].rec.Data)
 				if !yield(utc(page[i].rec), nil) {
 					return
 				}
@@ -150,6 +170,8 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 			if len(page) < n {
 				return
 			}
+			rowsRead += len(page)
+			size = nextPage(rowsRead, bytesRead)
 			if byID {
 				cursor = page[len(page)-1].rec.ID
 			} else {
