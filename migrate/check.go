@@ -14,8 +14,8 @@ import (
 )
 
 // checker verifies a copy batch by batch: once a batch is written, it reads
-// the same records back from the target and compares each one's digest
-// with its source record's. It runs on goroutines of its own, so batches
+// the same records back from the target and compares each one with its
+// source record (see same). It runs on goroutines of its own, so batches
 // are verified while the next ones are written, and the target is read
 // once, never sorted.
 //
@@ -74,6 +74,9 @@ func startChecker(ctx context.Context, table string, to persist.Store, lookup pe
 	for range n {
 		c.wg.Go(func() {
 			for b := range c.in {
+				if ctx.Err() != nil {
+					continue // drain: the copy is stopping
+				}
 				if err := c.check(ctx, b); err != nil {
 					c.mu.Lock()
 					c.err = cmp.Or(c.err, err)

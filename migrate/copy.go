@@ -217,7 +217,9 @@ func joinErrors(a, b error) error {
 // one writes the previous batch, so the two databases work at the same
 // time, and hands each written batch to a checker (when the target is a
 // [persist.Batcher]), which verifies it meanwhile. The channels hold one
-// batch each: at most five are in memory. The ids the target rejected are
+// batch each: at most six are in memory (one being read, one queued for
+// the writer, one being written, one queued for the checker and, at most,
+// two being checked). The ids the target rejected are
 // added to failed.
 func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
