@@ -302,13 +302,14 @@ func isEmpty(ctx context.Context, s persist.Store) (bool, error) {
 
 // readBatches lists the table (in insertion order for the copy, so the
 // target assigns the same order) and sends it on in batches of size
-// records.
+// records, or fewer whose documents reach MaxBatchBytes.
 func readBatches(ctx context.Context, from persist.Store, opts *persist.ListOptions, size int, out chan<- []persist.Record) error {
 	batch := make([]persist.Record, 0, size)
+	bytes := 0
 	send := func() bool {
 		select {
 		case out <- batch:
-			batch = make([]persist.Record, 0, size)
+			batch, bytes = make([]persist.Record, 0, size), 0
 			return true
 		case <-ctx.Done():
 			return false
@@ -319,7 +320,8 @@ func readBatches(ctx context.Context, from persist.Store, opts *persist.ListOpti
 			return err
 		}
 		batch = append(batch, rec)
-		if len(batch) == size && !send() {
+		bytes += len(rec.Data)
+		if (len(batch) == size || bytes >= MaxBatchBytes) && !send() {
 			return ctx.Err()
 		}
 	}

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -319,5 +320,37 @@ func TestCopy_TargetWrittenDuringCopy(t *testing.T) {
 					r.Totals.RowsVerified, r.Totals.ExtraTargetRows, r.Tables[0].Verified)
 			}
 		})
+	}
+}
+
+// TestCopy_LargeDocumentsMakeSmallBatches copies documents of over 1 MiB
+// each: a batch must end once its documents reach MaxBatchBytes, long
+// before BatchSize records, so memory stays bounded by bytes.
+func TestCopy_LargeDocumentsMakeSmallBatches(t *testing.T) {
+	src, dst := mustOpenSQLite(t), mustOpenSQLite(t)
+	big := `{"blob":"` + strings.Repeat("x", 1<<20+1000) + `"}`
+	var docs []string
+	for i := range 20 {
+		docs = append(docs, fmt.Sprintf("doc-%02d", i), big)
+	}
+	mustPut(t, src, "blobs", docs...)
+	var sizes []int64
+	var last int64
+	opts := &migrate.Options{Progress: func(p migrate.Progress) {
+		if p.Phase == migrate.PhaseCopy && p.Done > last {
+			sizes = append(sizes, p.Done-last)
+			last = p.Done
+		}
+	}}
+	r := mustCopy(t, src, dst, opts)
+	wantTotals(t, r, 20, 20, 0, 0)
+	want := int64(migrate.MaxBatchBytes/(len(big)) + 1)
+	for _, n := range sizes {
+		if n > want {
+			t.Fatalf("batches of %v records, want at most %d of these documents", sizes, want)
+		}
+	}
+	if len(sizes) < 3 {
+		t.Fatalf("batches of %v records, want 3 or more", sizes)
 	}
 }
