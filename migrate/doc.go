@@ -29,8 +29,13 @@
 // # Verification
 //
 // Every record copied is read back from the target and compared with the
-// record the copy read from the source, by the SHA-256 of each one's
-// canonical JSON (internal/jsonx), while the copy goes on: each batch,
+// record the copy read from the source: the two are equal when their bytes
+// are, or when the target's are the source document as PostgreSQL prints
+// it once stored as jsonb (internal/jsonx.JSONBText, which renders that
+// text exactly or not at all); any other pair is compared by the SHA-256
+// of each one's canonical JSON (internal/jsonx.Digest). The first two
+// spare most records the hashing. This happens while the copy goes on:
+// each batch,
 // once written, is read back and compared on goroutines of their own as
 // the next batch is written, so the source is read once and the target
 // once. A target table that was empty before the copy is read back in

@@ -22,8 +22,9 @@ type config struct {
 const usageText = `Usage: persist-migrate --source URL --target URL [flags]
 
 Copies every table (or those named by --tables) from the source database to
-the target, verifies each record by the SHA-256 of its canonical JSON, and
-prints a JSON report. Existing target records are never modified: an id that
+the target, verifies each record against its source (by the SHA-256 of
+its canonical JSON where the stored text differs), and prints a JSON
+report. Existing target records are never modified: an id that
 already exists is skipped, and if its data differs it is reported as a digest
 mismatch. Running the same command again resumes an interrupted copy.
 
