@@ -124,8 +124,9 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 	if len(got) != len(src) {
 		return fmt.Errorf("migrate: target table %s returned %d records for %d ids", c.table, len(got), len(src))
 	}
-	problems := make([]string, 0)
-	var verified, found, byText int64
+	var problems []string
+	var verified, found int64
+	var by pairCounts
 	var text []byte
 	for i, s := range src {
 		t := &got[i]
@@ -135,14 +136,14 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 		}
 		found++
 		var problem string
-		text, problem = c.same(text, s.Data, t.Data, &byText)
+		text, problem = c.same(text, s.Data, t.Data, &by)
 		if problem != "" {
 			problems = append(problems, fmt.Sprintf("%s/%s: digest mismatch: %s", c.table, s.ID, problem))
 			continue
 		}
 		verified++
 	}
-	if byText == 0 {
+	if by.text == 0 && by.digest > 0 {
 		// The target does not store jsonb's text (SQLite compacts what
 		// it is given): stop rendering it.
 		c.jsonbText.Store(false)
@@ -158,23 +159,28 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 	return nil
 }
 
+// pairCounts counts how the pairs of a batch that differ in bytes were
+// compared.
+type pairCounts struct{ text, digest int }
+
 // same compares a source record's data with its target record's and says
 // how they differ, or "" when they are equal. Equal bytes are equal; so
 // are target bytes equal to the source's jsonb text (what a PostgreSQL
 // target stores), which spares canonicalising and hashing both; any other
 // pair is equal when their digests are. text is scratch space, returned
-// for reuse; byText counts the pairs found equal by their jsonb text.
-func (c *checker) same(text, src, dst []byte, byText *int64) ([]byte, string) {
+// for reuse.
+func (c *checker) same(text, src, dst []byte, by *pairCounts) ([]byte, string) {
 	if bytes.Equal(src, dst) {
 		return text, ""
 	}
 	if c.jsonbText.Load() {
 		var ok bool
 		if text, ok = jsonx.JSONBText(text[:0], src); ok && bytes.Equal(text, dst) {
-			*byText++
+			by.text++
 			return text, ""
 		}
 	}
+	by.digest++
 	s, sbad := jsonx.Digest(src)
 	d, dbad := jsonx.Digest(dst)
 	switch {

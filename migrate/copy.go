@@ -219,17 +219,10 @@ func joinErrors(a, b error) error {
 // [persist.Batcher]), which verifies it meanwhile. The channels hold one
 // batch each: at most six are in memory (one being read, one queued for
 // the writer, one being written, one queued for the checker and, at most,
-// two being checked). The ids the target rejected are
-// added to failed.
+// two being checked). The ids the target rejected are added to failed.
 func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []persist.Record, 1)
-	readErr := make(chan error, 1)
-	go func() {
-		defer close(batches)
-		readErr <- readBatches(ctx, from, nil, m.opts.BatchSize, batches)
-	}()
 	var chk *checker
 	if b, ok := to.(persist.Batcher); ok && !m.noLookup {
 		empty, err := isEmpty(ctx, to)
@@ -238,6 +231,12 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 		}
 		chk = startChecker(ctx, name, to, b, empty && !m.noTail, cancel)
 	}
+	batches := make(chan []persist.Record, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- readBatches(ctx, from, nil, m.opts.BatchSize, batches)
+	}()
 
 	m.progress(Progress{Table: name, Phase: PhaseCopy, Total: total})
 	copyStart := time.Now()
