@@ -52,4 +52,11 @@
 //
 // Two valid inputs therefore have equal Canonical output exactly when they
 // decode to the same value under last-wins keys and exact numbers.
+//
+// # PostgreSQL's text
+//
+// JSONBText renders a document the way PostgreSQL prints it once stored as
+// jsonb, or says it cannot; a PostgreSQL record whose bytes equal its
+// source's JSONBText is the same value, which spares a migration the
+// canonical form and the hash for nearly every record.
 package jsonx

@@ -6,8 +6,8 @@ package jsonx
 // was written.
 const maxNumericShift = 64
 
-// JSONBText returns the text PostgreSQL prints for the JSON value in b once
-// it is stored as jsonb (jsonb_out): keys ordered by length and then by
+// JSONBText appends to dst the text PostgreSQL prints for the JSON value in
+// b once it is stored as jsonb (jsonb_out): keys ordered by length and then by
 // bytes, the last of duplicate keys kept, ", " between items and ": " after
 // keys, strings escaped as the canonical form escapes them, and numbers as
 // numeric prints them: without exponent, with as many fraction digits as
@@ -31,8 +31,8 @@ func JSONBText(dst, b []byte) (out []byte, ok bool) {
 	c.skipWS()
 	c.value()
 	out, ok = c.out, !c.unsure
-	c.d, c.out, c.jsonb = nil, own, false
-	canonPool.Put(c)
+	c.out, c.jsonb = own, false
+	c.release()
 	if !ok {
 		return dst, false
 	}

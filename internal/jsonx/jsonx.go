@@ -82,8 +82,8 @@ func Canonical(b []byte) ([]byte, error) {
 
 // Digest returns the SHA-256 of Canonical(b), a fixed-size identity of the
 // value that both backends compute the same way. It allocates nothing once
-// warm: a migration digests every record twice, and allocating the
-// scratch buffers per call made garbage collection a third of the cost.
+// warm: a migration may digest every record on both sides, and allocating
+// the scratch buffers per call made garbage collection a third of the cost.
 func Digest(b []byte) ([32]byte, error) {
 	if err := Validate(b); err != nil {
 		return [32]byte{}, err
@@ -93,13 +93,17 @@ func Digest(b []byte) ([32]byte, error) {
 	c.skipWS()
 	c.value()
 	sum := sha256.Sum256(c.out)
+	c.release()
+	return sum, nil
+}
+
+// release returns c to canonPool, unless a rare huge document grew its
+// buffers: those must not stay pinned for the life of the process.
+func (c *canon) release() {
 	c.d = nil
-	// A rare huge document must not pin its buffers for the process's
-	// life.
-	if cap(c.out)+cap(c.tmp) <= maxPooled {
+	if cap(c.out)+cap(c.tmp)+cap(c.keys) <= maxPooled {
 		canonPool.Put(c)
 	}
-	return sum, nil
 }
 
 // canonPool holds Digest's scratch buffers between calls.
@@ -122,7 +126,7 @@ type canon struct {
 	members []member // members of the objects being built, as a stack
 	tmp     []byte
 
-	// jsonb selects PostgreSQL's jsonb text (see AppendJSONBText) over
+	// jsonb selects PostgreSQL's jsonb text (see JSONBText) over
 	// the canonical form; unsure is set when a number's jsonb text was
 	// not derived.
 	jsonb, unsure bool
