@@ -13,6 +13,7 @@ import (
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/pgtest"
+	"github.com/persistkit/persist/internal/sqlitetest"
 	"github.com/persistkit/persist/persisttest"
 	"github.com/persistkit/persist/postgres"
 	"github.com/persistkit/persist/sqlite"
@@ -173,6 +174,34 @@ func TestSyncStoreConformance(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			return syncDB{db}
+		})
+	})
+}
+
+func TestSyncStoreSharedTables(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			path := filepath.Join(t.TempDir(), "shared.db")
+			lg := sqlitetest.OpenLegacy(t, path)
+			db, err := sqlite.Open(t.Context(), path, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return syncDB{db}, lg
+		})
+	})
+	t.Run("Postgres", func(t *testing.T) {
+		url := pgtest.URL(t)
+		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			schema := pgtest.Schema(t, url, "persist_sync_")
+			lg := pgtest.OpenLegacy(t, pgtest.WithSearchPath(t, url, schema, nil))
+			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return syncDB{db}, lg
 		})
 	})
 }

@@ -53,6 +53,9 @@ const MaxModelLen = 256
 // is not short valid UTF-8) matches [persist.ErrInvalid] and writes nothing.
 func (l *Ledger) Record(ctx context.Context, u Usage) error {
 	const op = "record"
+	if u.RequestID == "" {
+		return invalid(op, "request id is empty")
+	}
 	if err := ident.ID(u.RequestID); err != nil {
 		return invalid(op, "request id: %v", err)
 	}

@@ -75,6 +75,9 @@ func (s Scope) validate() error {
 	if !s.Tier.valid() {
 		return fmt.Errorf("budget: scope %s: %w: unknown tier", strconv.Quote(truncate(s.String())), persist.ErrInvalid)
 	}
+	if s.ID == "" {
+		return fmt.Errorf("budget: %s scope: %w: id is empty", s.Tier, persist.ErrInvalid)
+	}
 	if err := ident.ID(s.ID); err != nil {
 		return fmt.Errorf("budget: %s scope: %w: %v", s.Tier, persist.ErrInvalid, err)
 	}

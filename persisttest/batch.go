@@ -251,10 +251,10 @@ func testBatcher(t *testing.T, open openFunc) {
 		b := batcher(t, s)
 		seed(t, s, "a")
 		before := snapshot(t, s)
-		if _, err := b.GetMany(t.Context(), []string{"a", ""}, false); !errors.Is(err, persist.ErrInvalid) {
-			t.Errorf("GetMany with an empty id: err=%v, want one matching %v", err, persist.ErrInvalid)
+		if _, err := b.GetMany(t.Context(), []string{"a", "b\x00"}, false); !errors.Is(err, persist.ErrInvalid) {
+			t.Errorf("GetMany with a NUL in an id: err=%v, want one matching %v", err, persist.ErrInvalid)
 		}
-		if _, err := b.DeleteMany(t.Context(), []string{"a", strings.Repeat("x", 1000)}); !errors.Is(err, persist.ErrInvalid) {
+		if _, err := b.DeleteMany(t.Context(), []string{"a", strings.Repeat("x", 2049)}); !errors.Is(err, persist.ErrInvalid) {
 			t.Errorf("DeleteMany with a long id: err=%v, want one matching %v", err, persist.ErrInvalid)
 		}
 		for name, recs := range map[string][]persist.Record{

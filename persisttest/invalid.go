@@ -36,26 +36,28 @@ var badTables = []struct{ name, table string }{
 // which only work if the backend quotes identifiers.
 var goodTables = []string{"_", strings.Repeat("a", 63), "a1_b2", "select", "order", "user", "table", "sqlite", "pg", "persist"}
 
-// badIDs are record ids every backend must refuse. The empty id is listed
-// separately because Put, Insert and ReplaceAll generate one instead.
+// badIDs are record ids every backend must refuse: what PostgreSQL cannot
+// store (U+0000, invalid UTF-8) and what is longer than persist's bound.
 var badIDs = []struct{ name, id string }{
-	{"TooLong", strings.Repeat("a", 513)},
+	{"TooLong", strings.Repeat("a", 2049)},
+	{"TooLongMultibyte", strings.Repeat("é", 1024) + "a"},
+	{"TooLongIncompressible", incompressible(2049)},
 	{"TenKB", strings.Repeat("x", 10<<10)},
 	{"NUL", "a\x00b"},
-	{"Newline", "a\nb"},
-	{"Tab", "a\tb"},
-	{"CR", "\r"},
-	{"DEL", "a\x7fb"},
-	{"C1Control", "a\u0085b"},
+	{"OnlyNUL", "\x00"},
 	{"InvalidUTF8", "\xff\xfe"},
 	{"OverlongUTF8", "a\xc0\xafb"},
 	{"EncodedSurrogate", "\xed\xa0\x80"},
 }
 
-// goodIDs are awkward ids that are valid.
+// goodIDs are awkward ids that are valid: ids are checked for what a
+// backend cannot store, not for style, since the earlier portal's writers
+// may have stored any of these. The empty id, also valid, is covered
+// where the operation does not generate one (see TestSharedTables).
 var goodIDs = []string{
-	strings.Repeat("a", 512),
-	strings.Repeat("é", 256),
+	strings.Repeat("a", 2048),
+	strings.Repeat("é", 1024),
+	incompressible(2048),
 	"a/b c",
 	`x'; DROP TABLE y; --`,
 	`x"; DROP TABLE y; --`,
@@ -64,6 +66,26 @@ var goodIDs = []string{
 	"%_?$1*",
 	" ",
 	`\`,
+	"a\nb",
+	"\t",
+	"\r",
+	"a\x7fb",
+	"a\u0085b",
+}
+
+// incompressible returns n printable bytes that do not compress, so that a
+// backend that compresses long index entries cannot make an over-long id
+// fit.
+func incompressible(n int) string {
+	b := make([]byte, n)
+	x := uint64(0x9e3779b97f4a7c15)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		b[i] = byte('!' + x%94)
+	}
+	return string(b)
 }
 
 // badData are documents every backend must refuse.
@@ -165,8 +187,7 @@ func testInvalid(t *testing.T, open openFunc) {
 		_, s := openStore(t, open, "items")
 		mustPut(t, s, "a", `{"v":1}`)
 		before := snapshot(t, s)
-		cases := append([]struct{ name, id string }{{"Empty", ""}}, badIDs...)
-		for _, tt := range cases {
+		for _, tt := range badIDs {
 			t.Run(tt.name, func(t *testing.T) {
 				ctx := t.Context()
 				id := tt.id
@@ -190,14 +211,12 @@ func testInvalid(t *testing.T, open openFunc) {
 				check("Delete", err)
 				_, err = s.InsertMany(ctx, []persist.Record{{ID: "good", Data: data}, {ID: id, Data: data}})
 				check("InsertMany", err)
-				if id != "" { // these generate an id for ""
-					_, err = s.Put(ctx, persist.Record{ID: id, Data: data})
-					check("Put", err)
-					_, err = s.Insert(ctx, persist.Record{ID: id, Data: data})
-					check("Insert", err)
-					err = s.ReplaceAll(ctx, []persist.Record{{ID: "good", Data: data}, {ID: id, Data: data}})
-					check("ReplaceAll", err)
-				}
+				_, err = s.Put(ctx, persist.Record{ID: id, Data: data})
+				check("Put", err)
+				_, err = s.Insert(ctx, persist.Record{ID: id, Data: data})
+				check("Insert", err)
+				err = s.ReplaceAll(ctx, []persist.Record{{ID: "good", Data: data}, {ID: id, Data: data}})
+				check("ReplaceAll", err)
 				wantUnchanged(t, s, before)
 			})
 		}

@@ -73,7 +73,7 @@ func testReplaceAll(t *testing.T, open openFunc) {
 			}},
 			{"BadID", []persist.Record{
 				{ID: "x", Data: json.RawMessage(`{"v":"x"}`)},
-				{ID: "y\n", Data: json.RawMessage(`{"v":"y"}`)},
+				{ID: "y\x00", Data: json.RawMessage(`{"v":"y"}`)},
 			}},
 			{"DuplicateIDs", []persist.Record{
 				{ID: "x", Data: json.RawMessage(`{"v":"x1"}`)},

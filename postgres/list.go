@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -128,6 +129,13 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 			n := size
 			if limit > 0 && remaining < n {
 				n = remaining
+			}
+			sql := sql
+			if byID && cursor == "" {
+				// The empty id is the smallest and a table written by
+				// the earlier portal may hold it, so the first page
+				// includes it.
+				sql = strings.Replace(sql, `COLLATE "C" > $1`, `COLLATE "C" >= $1`, 1)
 			}
 			err := s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
 				page = page[:0]

@@ -201,11 +201,14 @@ func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 	}
 	var relkind *string
 	var version *int32
-	var hasGIN bool
+	var hasGIN, hasTrigger bool
 	err := tx.QueryRow(ctx, `SELECT
 		(SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2),
 		(SELECT layout_version FROM `+db.meta+` WHERE table_name = $2),
-		to_regclass($3) IS NOT NULL`, t.schema, t.name, t.ginName).Scan(&relkind, &version, &hasGIN)
+		to_regclass($3) IS NOT NULL,
+		EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = $1 AND c.relname = $2 AND g.tgname = $4)`,
+		t.schema, t.name, t.ginName, revisionTrigger).Scan(&relkind, &version, &hasGIN, &hasTrigger)
 	if err != nil {
 		return err
 	}
@@ -254,6 +257,11 @@ func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 	if len(missing) > 0 {
 		return db.upgradeTable(ctx, tx, t, missing)
 	}
+	if !hasTrigger {
+		if err := db.createTrigger(ctx, tx, t); err != nil {
+			return err
+		}
+	}
 	if !hasGIN && db.queryIndex {
 		// The table was created without the option, or a bulk load
 		// dropped the index and its process died before finishing (see
@@ -291,6 +299,9 @@ func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return err
 		}
+	}
+	if err := db.createTrigger(ctx, tx, t); err != nil {
+		return err
 	}
 	return db.record(ctx, tx, t)
 }
@@ -365,6 +376,9 @@ func (db *DB) upgradeTable(ctx context.Context, tx querier, t *table, missing []
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return err
 		}
+	}
+	if err := db.createTrigger(ctx, tx, t); err != nil {
+		return err
 	}
 	if err := db.record(ctx, tx, t); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"strings"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/listing"
@@ -82,8 +83,15 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 			}
 			full := make([]any, 0, len(args)+2)
 			full = append(append(append(full, cursor), args...), n)
+			pq := q
+			if o.Order == persist.ByID && lastID == "" {
+				// The empty id is the smallest and a table written by
+				// the earlier portal may hold it, so the first page
+				// includes it.
+				pq = strings.Replace(q, `id > ?`, `id >= ?`, 1)
+			}
 			var err error
-			page, err = s.page(ctx, op, q, full, page[:0])
+			page, err = s.page(ctx, op, pq, full, page[:0])
 			if err != nil {
 				yield(persist.Record{}, err)
 				return

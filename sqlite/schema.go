@@ -124,24 +124,17 @@ func ensureSchema(ctx context.Context, x execer, name string, log *slog.Logger) 
 		if version != layoutVersion {
 			return &persist.Error{Op: "store", Table: name, Err: fmt.Errorf("%w: table has layout version %d; this version of persist reads %d", persist.ErrInvalid, version, layoutVersion)}
 		}
-		return nil
+		return shareTable(ctx, x, name, log)
 	}
 	if len(cols) == 0 {
-		stmts := []string{
-			`CREATE TABLE ` + q + ` (
-	id TEXT PRIMARY KEY,
-	data TEXT NOT NULL CHECK(json_valid(data)),
-	seq INTEGER NOT NULL,
-	revision INTEGER NOT NULL DEFAULT 1,
-	created_at INTEGER NOT NULL,
-	updated_at INTEGER NOT NULL
-)`,
-			`CREATE UNIQUE INDEX ` + seqIndex(name) + ` ON ` + q + ` (seq)`,
+		if _, err := x.ExecContext(ctx, createTable(q)); err != nil {
+			return err
 		}
-		for _, s := range stmts {
-			if _, err := x.ExecContext(ctx, s); err != nil {
-				return err
-			}
+		if _, err := x.ExecContext(ctx, `CREATE UNIQUE INDEX `+seqIndex(name)+` ON `+q+` (seq)`); err != nil {
+			return err
+		}
+		if err := createTriggers(ctx, x, name); err != nil {
+			return err
 		}
 		return record(ctx, x, name)
 	}
@@ -157,7 +150,10 @@ func upgrade(ctx context.Context, x execer, name string, cols map[string]bool, l
 	q := ident.Quote(name)
 	now := time.Now().UnixMicro()
 	add := []struct{ col, def, set string }{
-		{"seq", "INTEGER NOT NULL DEFAULT 0", "seq = rowid"},
+		// seq stays nullable: the earlier portal's inserts leave it
+		// NULL, and the insert trigger numbers them. A default of 0
+		// would make every such row collide on the unique index.
+		{"seq", "INTEGER", "seq = rowid"},
 		{"revision", "INTEGER NOT NULL DEFAULT 1", ""},
 		{"created_at", "INTEGER NOT NULL DEFAULT 0", "created_at = ?1"},
 		{"updated_at", "INTEGER NOT NULL DEFAULT 0", "updated_at = ?1"},
@@ -188,6 +184,9 @@ func upgrade(ctx context.Context, x execer, name string, cols map[string]bool, l
 		n, _ = res.RowsAffected()
 	}
 	if _, err := x.ExecContext(ctx, `CREATE UNIQUE INDEX IF NOT EXISTS `+seqIndex(name)+` ON `+q+` (seq)`); err != nil {
+		return err
+	}
+	if err := createTriggers(ctx, x, name); err != nil {
 		return err
 	}
 	if err := record(ctx, x, name); err != nil {

@@ -12,15 +12,18 @@ import (
 	"github.com/google/uuid"
 )
 
-// MaxIDLen is the longest record id, in bytes.
-const MaxIDLen = 512
+// MaxIDLen is the longest record id, in bytes. PostgreSQL keeps ids in a
+// B-tree index, whose entries hold at most 2704 bytes; 2048 leaves room
+// for the entry's overhead, so an id of any bytes up to this length is
+// stored by every backend and can be migrated between them.
+const MaxIDLen = 2048
 
 // MaxTableLen is the longest table name, in bytes. PostgreSQL truncates
 // identifiers at 63 bytes, so longer names could collide.
 const MaxTableLen = 63
 
 // reserved names belong to persist's own bookkeeping.
-var reserved = map[string]bool{"persist_meta": true}
+var reserved = map[string]bool{"persist_meta": true, "persist_replaced": true}
 
 // Table reports whether name is a valid table name: ^[a-z_][a-z0-9_]{0,62}$,
 // not starting with "sqlite_" or "pg_", and not reserved.
@@ -44,22 +47,21 @@ func Table(name string) error {
 	return nil
 }
 
-// ID reports whether id is a valid record id: 1 to MaxIDLen bytes of valid
-// UTF-8 with no control characters.
+// ID reports whether id can be a record id on every backend: valid UTF-8
+// without U+0000, which PostgreSQL's text cannot hold, and at most
+// MaxIDLen bytes. It checks what a backend cannot store, not style: the
+// empty id, control characters and spaces are ids, since the earlier
+// portal's writers may have stored them. Operations that generate an id
+// for an empty one (Put, Insert) do so before asking.
 func ID(id string) error {
-	if id == "" {
-		return fmt.Errorf("id is empty")
-	}
 	if len(id) > MaxIDLen {
 		return fmt.Errorf("id is %d bytes, more than %d", len(id), MaxIDLen)
 	}
 	if !utf8.ValidString(id) {
 		return fmt.Errorf("id is not valid UTF-8")
 	}
-	for _, r := range id {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			return fmt.Errorf("id contains control character %U", r)
-		}
+	if strings.IndexByte(id, 0) >= 0 {
+		return fmt.Errorf("id contains U+0000")
 	}
 	return nil
 }

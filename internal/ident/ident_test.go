@@ -24,8 +24,8 @@ func TestTable(t *testing.T) {
 }
 
 func TestID(t *testing.T) {
-	valid := []string{"1", "src-1", "a b", "日本", "x/y", strings.Repeat("a", ident.MaxIDLen)}
-	invalid := []string{"", strings.Repeat("a", ident.MaxIDLen+1), "a\x00b", "a\nb", "\x7f", "\xff", "a\u0085"}
+	valid := []string{"", "1", "src-1", "a b", "日本", "x/y", "a\nb", "\x7f", "a\u0085", "\t", strings.Repeat("a", ident.MaxIDLen), strings.Repeat("é", ident.MaxIDLen/2)}
+	invalid := []string{strings.Repeat("a", ident.MaxIDLen+1), "a\x00b", "\x00", "\xff", "a\xc3", strings.Repeat("é", ident.MaxIDLen/2) + "a"}
 	for _, id := range valid {
 		if err := ident.ID(id); err != nil {
 			t.Errorf("ID(%q)=%v, want nil", id, err)

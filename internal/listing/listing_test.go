@@ -17,7 +17,7 @@ func TestOptions(t *testing.T) {
 	if o, err := listing.Options(ok); err != nil || o != *ok {
 		t.Errorf("Options(%+v)=%+v, %v; want it back", *ok, o, err)
 	}
-	for _, bad := range []persist.ListOptions{{Limit: -1}, {Order: 7}, {After: "a\x00b"}, {After: strings.Repeat("x", 600)}} {
+	for _, bad := range []persist.ListOptions{{Limit: -1}, {Order: 7}, {After: "a\x00b"}, {After: strings.Repeat("x", 2049)}} {
 		if _, err := listing.Options(&bad); err == nil {
 			t.Errorf("Options(%+v)=nil error, want one", bad)
 		}

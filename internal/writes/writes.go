@@ -29,6 +29,10 @@ func Check(ws []persist.Write) error {
 		default:
 			return bad("op %d is unknown", w.Op)
 		}
+		if w.Record.ID == "" {
+			// Apply names every record it writes; it generates none.
+			return bad("id is empty")
+		}
 		if err := ident.ID(w.Record.ID); err != nil {
 			return bad("%v", err)
 		}
