@@ -130,7 +130,7 @@ func (c *checker) check(ctx context.Context, b checkBatch) error {
 	var text []byte
 	for i, s := range src {
 		t := &got[i]
-		if t.ID == "" {
+		if t.Revision == 0 { // a zero Record: the empty id is an id
 			problems = append(problems, fmt.Sprintf("%s/%s: missing on target", c.table, s.ID))
 			continue
 		}

@@ -311,6 +311,21 @@ func testShared(t *testing.T, setup func(t *testing.T, seed ...string) (persist.
 		if !slices.Equal(listed, ids) {
 			t.Errorf("List=%q, want %q", listed, ids)
 		}
+		byID := slices.Clone(ids)
+		slices.Sort(byID)
+		wantIDs(t, mustList(t, s.List(ctx, &persist.ListOptions{Order: persist.ByID})), byID...)
+		var paged []string
+		for after := ""; ; {
+			page := idsOf(mustList(t, s.List(ctx, &persist.ListOptions{Order: persist.ByID, After: after, Limit: 2})))
+			paged = append(paged, page...)
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1]
+		}
+		if !slices.Equal(paged, byID) {
+			t.Errorf("ByID pages of 2=%q, want %q", paged, byID)
+		}
 		for i, id := range ids {
 			rec, err := s.Get(ctx, id)
 			if err != nil {

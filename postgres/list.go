@@ -125,13 +125,13 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 		}()
 		size := pageSize
 		var rowsRead, bytesRead int
-		for {
+		for first := after == ""; ; first = false {
 			n := size
 			if limit > 0 && remaining < n {
 				n = remaining
 			}
 			sql := sql
-			if byID && cursor == "" {
+			if byID && first {
 				// The empty id is the smallest and a table written by
 				// the earlier portal may hold it, so the first page
 				// includes it.

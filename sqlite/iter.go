@@ -72,7 +72,7 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 		}
 		left := o.Limit
 		page := make([]pageRow, 0, pageSize)
-		for {
+		for first := o.After == ""; ; first = false {
 			n := pageSize
 			if o.Limit > 0 {
 				n = min(n, left)
@@ -84,7 +84,7 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 			full := make([]any, 0, len(args)+2)
 			full = append(append(append(full, cursor), args...), n)
 			pq := q
-			if o.Order == persist.ByID && lastID == "" {
+			if o.Order == persist.ByID && first {
 				// The empty id is the smallest and a table written by
 				// the earlier portal may hold it, so the first page
 				// includes it.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/pgtest"
 	"github.com/persistkit/persist/internal/sqlitetest"
 )
 
@@ -236,6 +237,56 @@ func TestSourceFileUnchanged(t *testing.T) {
 			// so nothing may appear beside it.
 			if entries, _ := os.ReadDir(dir); layout == "Portal" && len(entries) != 1 {
 				t.Fatalf("the source directory holds %d files, want only the source", len(entries))
+			}
+		})
+	}
+}
+
+// TestEarlierLayoutOddIDs copies an earlier-layout source whose ids
+// persist 0.1 refused (empty, 600 bytes, control characters) to SQLite and
+// to PostgreSQL: every row arrives and is verified, exit 0.
+func TestEarlierLayoutOddIDs(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	ids := []string{"", strings.Repeat("x", 600), "line\nbreak", "tab\there", "\x7f", "\u0085", "plain"}
+	var kv []string
+	for i, id := range ids {
+		b, _ := json.Marshal(map[string]any{"id": id, "n": i})
+		kv = append(kv, id, string(b))
+	}
+	source := seedPortal(t, filepath.Join(dir, "portal.db"), "sources", kv...)
+	targets := map[string]string{"SQLite": "sqlite:///" + filepath.Join(dir, "odd.db")}
+	pg := pgtest.URL(t)
+	targets["Postgres"] = pgtest.WithSearchPath(t, pg, pgtest.Schema(t, pg, "persist_odd_"), nil)
+	for name, target := range targets {
+		t.Run(name, func(t *testing.T) {
+			r := runBinary(t, bin, "--source", source, "--target", target, "--quiet")
+			out := readReport(t, []byte(r.stdout))
+			if r.code != 0 || out.Totals.RowsInserted != int64(len(ids)) || out.Totals.RowsVerified != int64(len(ids)) {
+				t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			db, err := persist.Open(t.Context(), target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			s, err := db.Store("sources")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				rec, err := s.Get(t.Context(), id)
+				if err != nil {
+					t.Errorf("Get(%q) on the target: %v", id, err)
+					continue
+				}
+				var doc struct {
+					ID string `json:"id"`
+					N  int    `json:"n"`
+				}
+				if err := json.Unmarshal(rec.Data, &doc); err != nil || doc.ID != id || doc.N != i {
+					t.Errorf("Get(%q)=%s, %v", id, rec.Data, err)
+				}
 			}
 		})
 	}
