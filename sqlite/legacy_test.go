@@ -129,3 +129,77 @@ func TestStore_ForeignTableErrInvalid(t *testing.T) {
 		t.Fatalf("Tables=%v, %v; want none", tables, err)
 	}
 }
+
+// TestLegacyWritersOnTableFromPersist01 opens a table as persist 0.1
+// created it (seq NOT NULL, timestamps without defaults), which refused the
+// earlier portal's inserts, and checks that it is rebuilt once, keeping
+// every row, its place, revision and times, and then takes their writes.
+func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v01.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, s := range []string{
+		`CREATE TABLE persist_meta (table_name TEXT PRIMARY KEY, layout_version INTEGER NOT NULL)`,
+		`INSERT INTO persist_meta VALUES ('runs', 1)`,
+		`CREATE TABLE "runs" (
+	id TEXT PRIMARY KEY,
+	data TEXT NOT NULL CHECK(json_valid(data)),
+	seq INTEGER NOT NULL,
+	revision INTEGER NOT NULL DEFAULT 1,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+)`,
+		`CREATE UNIQUE INDEX "runs:seq" ON "runs" (seq)`,
+		// Insertion order differs from rowid and id order.
+		`INSERT INTO runs VALUES ('m', '{"n":1}', 30, 4, 1000, 2000)`,
+		`INSERT INTO runs VALUES ('a', '{"n":2}', 10, 1, 1000, 1000)`,
+		`INSERT INTO runs VALUES ('z', '{"n":3}', 20, 2, 1000, 3000)`,
+	} {
+		if _, err := raw.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	if _, err := raw.Exec(`INSERT INTO runs (id, data) VALUES ('before', '{}')`); err == nil {
+		t.Fatal("the 0.1 layout took an insert of (id, data); the test no longer shows the rebuild is needed")
+	}
+
+	db, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := MustStore(t, db, "runs")
+	if got := IDs(t, s.List(ctx, nil)); !slices.Equal(got, []string{"a", "z", "m"}) {
+		t.Fatalf("List=%v, want [a z m]", got)
+	}
+	rec, err := s.Get(ctx, "m")
+	if err != nil || rec.Revision != 4 || rec.Created.UnixMicro() != 1000 || rec.Updated.UnixMicro() != 2000 {
+		t.Fatalf("Get(m)=%+v, %v; want revision 4, times kept", rec, err)
+	}
+	if _, err := raw.Exec(`INSERT OR REPLACE INTO runs (id, data) VALUES ('p1', '{"id":"p1"}')`); err != nil {
+		t.Fatalf("earlier insert after the rebuild: %v", err)
+	}
+	if _, err := raw.Exec(`INSERT OR REPLACE INTO runs (id, data) VALUES ('a', '{"id":"a"}')`); err != nil {
+		t.Fatal(err)
+	}
+	if got := IDs(t, s.List(ctx, nil)); !slices.Equal(got, []string{"a", "z", "m", "p1"}) {
+		t.Fatalf("List=%v, want [a z m p1]", got)
+	}
+	if rec, err := s.Get(ctx, "a"); err != nil || rec.Revision != 2 {
+		t.Fatalf("a replaced: revision %d, %v; want 2", rec.Revision, err)
+	}
+	// A second open finds nothing to do.
+	db.Close()
+	db2, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if n, err := MustStore(t, db2, "runs").Count(ctx); err != nil || n != 4 {
+		t.Fatalf("Count=%d, %v; want 4", n, err)
+	}
+}
