@@ -1,6 +1,11 @@
 package postgres
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/persistkit/persist/internal/ident"
+)
 
 // Hooks for the black-box tests and benchmarks.
 
@@ -47,3 +52,13 @@ func GetManySQL(s *Store, ids []string, lock bool) string {
 	}
 	return s.t.batch.getMany
 }
+
+// dropTrigger removes the revision trigger from table, as the previous
+// layout had it, for benchmarks that compare the two.
+func dropTrigger(ctx context.Context, db *DB, table string) error {
+	_, err := db.pool.Exec(ctx, "DROP TRIGGER "+revisionTrigger+" ON "+ident.Quote(db.schema)+"."+ident.Quote(table))
+	return err
+}
+
+// DropTrigger is dropTrigger for the black-box benchmarks.
+var DropTrigger = dropTrigger
