@@ -8,3 +8,8 @@ func MapStatementError(ctx context.Context, db *DB, sql string) error {
 	_, err := db.pool.Exec(ctx, sql)
 	return db.mapError(ctx, "test", "t", "", err, true)
 }
+
+// ObjectName and LegacyObjectName name an object of a table with suffix,
+// now and as earlier versions did.
+func ObjectName(table, suffix string) string       { return objectName(table, suffix) }
+func LegacyObjectName(table, suffix string) string { return legacyObjectName(table, suffix) }
