@@ -164,6 +164,7 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
 	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 	t.Run("Typed", func(t *testing.T) { testTyped(t, open) })
 }
