@@ -146,7 +146,7 @@ type openFunc = func(t *testing.T) persist.DB
 //     valid but awkward names and ids work.
 //   - Limits: both sides of every stated bound, through every write and
 //     as Query filters: numbers at PostgreSQL numeric's exponent, integer
-//     digit and scale bounds; nesting 1000 and 1001 levels deep; 20,000
+//     digit and scale bounds; nesting 1000 and 1001 levels deep; 2000
 //     top-level keys, one repeated; strings at the escape and surrogate
 //     edges; 128- and 129-byte filter keys; 63-byte table names that share
 //     62 bytes (or 51 and a 32-bit hash) and 64-byte ones.
