@@ -144,6 +144,12 @@ type openFunc = func(t *testing.T) persist.DB
 //     object, not JSON, empty, U+0000, unpaired surrogates, invalid UTF-8)
 //     are ErrInvalid for every method that takes them, and nothing changes;
 //     valid but awkward names and ids work.
+//   - Limits: both sides of every stated bound, through every write and
+//     as Query filters: numbers at PostgreSQL numeric's exponent, integer
+//     digit and scale bounds; nesting 1000 and 1001 levels deep; 2000
+//     top-level keys, one repeated; strings at the escape and surrogate
+//     edges; 128- and 129-byte filter keys; 63-byte table names that share
+//     62 bytes (or 51 and a 32-bit hash) and 64-byte ones.
 //   - Lifecycle: every method called with a cancelled context returns an
 //     error matching [context.Canceled] (an expired one, matching
 //     [context.DeadlineExceeded]) and writes nothing; Close is idempotent,
@@ -164,6 +170,7 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
 	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })
+	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 	t.Run("Typed", func(t *testing.T) { testTyped(t, open) })
 }

@@ -49,6 +49,7 @@ const (
 	classRollback            // serialization failure or deadlock: the server rolled back, always safe to retry
 	classLost                // connection lost: the statement may or may not have run
 	classConnect             // could not connect or authenticate
+	classInvalid             // the server refused a value: bad input that validation let through
 )
 
 // classify sorts a driver error. It matches on types and SQLSTATE codes,
@@ -71,6 +72,16 @@ func classify(err error) errorClass {
 			return classRollback
 		case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", strings.HasPrefix(pe.Code, "08"):
 			return classLost
+		case strings.HasPrefix(pe.Code, "22"), pe.Code == "54000":
+			// Class 22 (data exception: a number beyond numeric's range,
+			// U+0000 or invalid text in a jsonb value or an id, a
+			// timestamp out of range) and 54000 (program limit exceeded:
+			// a jsonb value too large) can only come from the values a
+			// caller sent, since every identifier is validated and every
+			// value bound. Validation should refuse them first; this is
+			// the last line of defence, so that a gap in it still yields
+			// ErrInvalid rather than an error matching no sentinel.
+			return classInvalid
 		}
 		return classOther
 	}
@@ -117,6 +128,8 @@ func (db *DB) mapError(ctx context.Context, op, table, id string, err error, saf
 		return &persist.Error{Op: op, Table: table, ID: id, Err: fmt.Errorf("%w: %w", cerr, db.scrub(err))}
 	}
 	switch class {
+	case classInvalid:
+		return &persist.Error{Op: op, Table: table, ID: id, Err: fmt.Errorf("%w: %w", persist.ErrInvalid, db.scrub(err))}
 	case classConflict:
 		return &persist.Error{Op: op, Table: table, ID: id, Err: fmt.Errorf("%w: %w", persist.ErrConflict, err)}
 	case classRollback:

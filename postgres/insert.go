@@ -195,8 +195,11 @@ func (s *Store) copyBatch(ctx context.Context, q querier, b *batch) (int64, erro
 	if n < copyStreams*minCopyPart {
 		return s.copyPart(ctx, c, q, b, nil)
 	}
+	// The sequence is looked up rather than named: a table an earlier
+	// version created may have it under a legacy name (see objectName).
 	var seqs []int64
-	if err := q.QueryRow(ctx, "SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)", s.t.seqName, n).Scan(&seqs); err != nil {
+	if err := q.QueryRow(ctx, "WITH q AS MATERIALIZED (SELECT pg_get_serial_sequence($1, 'seq')::regclass AS s) "+
+		"SELECT array_agg(nextval(q.s)) FROM q, generate_series(1, $2)", s.t.qname, n).Scan(&seqs); err != nil {
 		return 0, err
 	}
 	if len(seqs) != n {

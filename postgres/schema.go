@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math/big"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,18 +105,81 @@ func newTable(schema, name string) *table {
 	}
 }
 
+// maxIdent is PostgreSQL's identifier length, NAMEDATALEN-1 bytes.
+const maxIdent = 63
+
 // objectName names an index, constraint or sequence belonging to table
-// name. The '$' cannot occur in a table name, so the result never collides
-// with a persist table; names too long for PostgreSQL's 63 bytes are cut
-// and made unique with a hash.
+// name: name$suffix, or, when that is longer than PostgreSQL's 63 bytes,
+// head$suffix$code, where head is as much of name as fits and code is the
+// rest of name read as a bijective base-37 numeral, written in base 62
+// (the rest is never empty, so code has no leading zero). '$' cannot occur
+// in a table name, so the first '$' ends head, the second ends suffix, and
+// code gives back the rest: two tables never share a derived name, nor do
+// two suffixes, and no derived name is a table name. The 32-bit hash an
+// earlier version used (legacyObjectName) let two long names collide.
 func objectName(name, suffix string) string {
-	if len(name)+1+len(suffix) <= 63 {
+	if len(name)+1+len(suffix) <= maxIdent {
+		return name + "$" + suffix
+	}
+	for k := len(name) - 1; k >= 0; k-- {
+		code := restCode(name[k:])
+		if k+2+len(suffix)+len(code) <= maxIdent {
+			return name[:k] + "$" + suffix + "$" + code
+		}
+	}
+	// Only for a name far longer than a valid table name.
+	panic("postgres: no object name for table " + name)
+}
+
+// tableDigits are the characters of a table name, as the digits 1 to 37
+// of a bijective numeral.
+const tableDigits = "_abcdefghijklmnopqrstuvwxyz0123456789"
+
+// restCode writes rest, read as a bijective base-37 numeral, in base 62.
+// Each character of rest costs 0.88 characters of code, which is what
+// makes room for the suffix.
+func restCode(rest string) string {
+	v, base := new(big.Int), big.NewInt(int64(len(tableDigits)))
+	for i := 0; i < len(rest); i++ {
+		v.Mul(v, base)
+		v.Add(v, big.NewInt(int64(strings.IndexByte(tableDigits, rest[i])+1)))
+	}
+	return v.Text(62)
+}
+
+// legacyObjectName is objectName as earlier versions derived it: a
+// long name was cut to leave room for a 32-bit FNV-1a hash of it, so two
+// long names could collide. Objects created then keep these names; code
+// that needs one of them looks it up on its own table, never by name
+// alone.
+func legacyObjectName(name, suffix string) string {
+	if len(name)+1+len(suffix) <= maxIdent {
 		return name + "$" + suffix
 	}
 	h := fnv.New32a()
 	h.Write([]byte(name))
-	keep := 63 - 1 - len(suffix) - 9
+	keep := maxIdent - 1 - len(suffix) - 9
 	return fmt.Sprintf("%s_%08x$%s", name[:keep], h.Sum32(), suffix)
+}
+
+// createGIN creates t's GIN index. A table an earlier version created may
+// have it under its legacy name: that index is renamed instead, so the
+// table does not get a second one and a bulk load finds it by name.
+func (db *DB) createGIN(ctx context.Context, tx querier, t *table) error {
+	if old, name := legacyObjectName(t.name, "gin"), objectName(t.name, "gin"); old != name {
+		var found bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE i.indrelid = $1::regclass AND c.relname = $2)`, t.qname, old).Scan(&found)
+		if err != nil {
+			return err
+		}
+		if found {
+			_, err := tx.Exec(ctx, "ALTER INDEX "+ident.Quote(t.schema)+"."+ident.Quote(old)+" RENAME TO "+ident.Quote(name))
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, t.sqlCreateGIN)
+	return err
 }
 
 // lockKey is the advisory lock that serialises DDL on one table across
@@ -270,7 +334,7 @@ func (db *DB) ensureTx(ctx context.Context, tx querier, t *table) error {
 		// running CREATE INDEX IF NOT EXISTS every time: that statement
 		// locks out writers and needs ownership even when the index
 		// exists.
-		if _, err := tx.Exec(ctx, t.sqlCreateGIN); err != nil {
+		if err := db.createGIN(ctx, tx, t); err != nil {
 			return err
 		}
 		db.log.LogAttrs(ctx, slog.LevelInfo, "persist: created the missing GIN index QueryIndex asks for",

@@ -20,7 +20,8 @@
 //     PostgreSQL rejects those.
 //  4. Numbers fit PostgreSQL numeric: at most MaxIntegerDigits (131072)
 //     significant digits before the decimal point, at most MaxScale (16383)
-//     digits after it, and an exponent of at most 1073741823 in magnitude.
+//     digits after it, and an exponent of at most MaxExponent (1073741822)
+//     in magnitude, whatever the digits (0e1073741823 is rejected).
 //     The scale is counted the way PostgreSQL counts it, from the digits as
 //     written: fraction digits minus exponent, trailing zeros included
 //     ("1.50e-16382" has scale 16384 and is rejected). The limits are

@@ -108,17 +108,37 @@ func CompactObject(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dup := false
-	for i := 1; i < len(ms) && !dup; i++ {
-		for j := 0; j < i; j++ {
-			if ms[i].key == ms[j].key {
-				dup = true
-				break
-			}
-		}
-	}
-	if !dup {
+	if !hasDuplicateKey(ms) {
 		return appendCompact(make([]byte, 0, len(b)), b), nil
 	}
 	return Merge([]byte("{}"), b)
+}
+
+// smallObject is the member count up to which comparing every pair of keys
+// is cheaper than building a set.
+const smallObject = 16
+
+// hasDuplicateKey reports whether two members have the same decoded key.
+// Beyond a few members it uses a set, so a document with many top-level
+// keys costs linear time: comparing every pair made a 50,000-key Put take
+// seconds.
+func hasDuplicateKey(ms []topMember) bool {
+	if len(ms) <= smallObject {
+		for i := 1; i < len(ms); i++ {
+			for j := range i {
+				if ms[i].key == ms[j].key {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[string]struct{}, len(ms))
+	for _, m := range ms {
+		if _, ok := seen[m.key]; ok {
+			return true
+		}
+		seen[m.key] = struct{}{}
+	}
+	return false
 }

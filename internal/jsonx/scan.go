@@ -18,9 +18,12 @@ const MaxIntegerDigits = 131072
 // PostgreSQL numeric can store.
 const MaxScale = 16383
 
-// maxExponent mirrors PostgreSQL's numeric_in, which rejects any exponent
-// larger than PG_INT32_MAX/2 in magnitude even when the value is zero.
-const maxExponent = 1<<30 - 1
+// MaxExponent is the largest exponent magnitude PostgreSQL 15's numeric_in
+// accepts: it rejects an exponent e with e >= INT_MAX/2 or e <= -(INT_MAX/2)
+// (1073741823), before looking at the digits, so even 0e1073741823 is
+// refused. Whether a smaller exponent fits is then decided by
+// MaxIntegerDigits and MaxScale.
+const MaxExponent = 1<<30 - 2
 
 // plain marks the bytes that may appear in a string without further checks,
 // so the common ASCII case is a single table lookup per byte.
@@ -365,7 +368,7 @@ type numParts struct {
 	frac      []byte // fraction digits as written, nil without '.'
 	expDigits []byte // exponent digits as written, nil without 'e'
 	expNeg    bool
-	exp       int64 // saturates beyond maxExponent, which suffices to reject it
+	exp       int64 // saturates beyond MaxExponent, which suffices to reject it
 }
 
 // scanNumber parses the number grammar at d[i:].
@@ -406,7 +409,7 @@ func scanNumber(d []byte, i int) (num numParts, end int, err error) {
 		}
 		es := i
 		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			if num.exp <= maxExponent {
+			if num.exp <= MaxExponent {
 				num.exp = num.exp*10 + int64(d[i]-'0')
 			}
 			i++
@@ -426,8 +429,8 @@ func checkNumberRange(intd, frac []byte, exp int64, off int) error {
 	if exp == 0 && len(frac) <= MaxScale && len(intd) <= MaxIntegerDigits {
 		return nil
 	}
-	if exp > maxExponent || exp < -maxExponent {
-		return fmt.Errorf("jsonx: number at offset %d has an exponent beyond ±%d", off, maxExponent)
+	if exp > MaxExponent || exp < -MaxExponent {
+		return fmt.Errorf("jsonx: number at offset %d has an exponent beyond ±%d", off, MaxExponent)
 	}
 	if scale := int64(len(frac)) - exp; scale > MaxScale {
 		return fmt.Errorf("jsonx: number at offset %d has %d digits after the decimal point, more than %d", off, scale, MaxScale)
