@@ -70,10 +70,10 @@ func newTable(schema, name string) *table {
 		sqlRevision: "SELECT revision FROM " + q + " WHERE id = $1",
 		sqlLock:     "SELECT " + cols + " FROM " + q + " WHERE id = $1 FOR UPDATE",
 		sqlWrite:    "UPDATE " + q + " AS t" + setWrite("$2::jsonb", ts("$3")) + " WHERE t.id = $1" + returnRow,
-		sqlDelete: "DELETE FROM " + q + " WHERE id = $1",
-		sqlCount:  "SELECT count(*) FROM " + q,
-		sqlClear:  "DELETE FROM " + q,
-		sqlSeq:    "SELECT seq FROM " + q + " WHERE id = $1",
+		sqlDelete:   "DELETE FROM " + q + " WHERE id = $1",
+		sqlCount:    "SELECT count(*) FROM " + q,
+		sqlClear:    "DELETE FROM " + q,
+		sqlSeq:      "SELECT seq FROM " + q + " WHERE id = $1",
 		// unnest keeps the input order and the identity column is
 		// assigned in the order rows are inserted, so seq follows the
 		// input. Rows whose id exists are skipped by ON CONFLICT. A copy
