@@ -143,7 +143,16 @@ type openFunc = func(t *testing.T) persist.DB
 //     512 bytes, control characters, invalid UTF-8) and bad data (not an
 //     object, not JSON, empty, U+0000, unpaired surrogates, invalid UTF-8)
 //     are ErrInvalid for every method that takes them, and nothing changes;
-//     valid but awkward names and ids work.
+//     valid but awkward names and ids work. A generated grid calls every
+//     operation (those of the optional interfaces too) with each kind of
+//     bad input it takes (negative revision, bad id, bad or missing data,
+//     nil fn, bad list options or filter, and several at once) on an open
+//     DB, a closed one and a store of a finished transaction, each with a
+//     live and a cancelled context: a closed DB or finished transaction is
+//     ErrClosed, else a cancelled context is [context.Canceled], else bad
+//     input is ErrInvalid, each a [*persist.Error] naming the operation and
+//     no id the caller did not give (none generated for a refused call),
+//     and nothing is written.
 //   - Lifecycle: every method called with a cancelled context returns an
 //     error matching [context.Canceled] (an expired one, matching
 //     [context.DeadlineExceeded]) and writes nothing; Close is idempotent,
