@@ -2,13 +2,13 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"path/filepath"
 	"testing"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/sqlitetest"
 	"github.com/persistkit/persist/sqlite"
 )
 
@@ -20,22 +20,8 @@ import (
 func TestUpdateStoredInvalid(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE sources (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
-		t.Fatal(err)
-	}
 	stored := map[string]string{"nul": `{"a":"\u0000"}`, "surrogate": `{"a":"\ud800"}`, "array": `[1]`}
-	for id, data := range stored {
-		if _, err := raw.Exec(`INSERT INTO sources (id, data) VALUES (?, ?)`, id, data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
+	sqlitetest.SeedLegacy(t, path, "sources", "nul", stored["nul"], "surrogate", stored["surrogate"], "array", stored["array"])
 	db, err := sqlite.Open(ctx, path, nil)
 	if err != nil {
 		t.Fatal(err)
