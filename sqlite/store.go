@@ -52,49 +52,45 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 // Put creates or replaces the record. A non-zero rec.Revision must equal
 // the stored revision, else [persist.ErrConflict].
 func (s *Store) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	rec, now, err := s.enterNew(ctx, "put", rec)
-	if err != nil {
-		return persist.Record{}, err
-	}
-	id := rec.ID
-	out := persist.Record{ID: id, Data: rec.Data, Updated: fromMicros(now)}
-	err = s.run(ctx, "put", id, func(ctx context.Context) error {
-		var row *sql.Row
-		if rec.Revision != 0 {
-			row = s.row(ctx, s.t.putRevS, s.t.putRev, string(rec.Data), now, id, rec.Revision)
-		} else {
-			row = s.row(ctx, s.t.putS, s.t.put, id, string(rec.Data), now)
-		}
-		var created int64
-		if err := row.Scan(&out.Revision, &created); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return &persist.Error{Op: "put", Table: s.t.name, ID: id, Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
-			}
-			return err
-		}
-		out.Created = fromMicros(created)
-		return nil
-	})
-	if err != nil {
-		return persist.Record{}, err
-	}
-	return out, nil
+	return s.writeNew(ctx, "put", rec)
 }
 
 // Insert creates the record, or fails with [persist.ErrConflict] if the id
 // exists.
 func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	rec, now, err := s.enterNew(ctx, "insert", rec)
+	return s.writeNew(ctx, "insert", rec)
+}
+
+// writeNew is Put and Insert: the checks, then one statement that writes
+// the row, or writes none when the id exists (insert) or the revision
+// precondition fails (put), and returns its revision and created time.
+func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record) (persist.Record, error) {
+	if err := s.checkWrite(ctx, op, rec.ID); err != nil {
+		return persist.Record{}, err
+	}
+	rec, err := s.in().New(op, rec)
 	if err != nil {
 		return persist.Record{}, err
 	}
-	id := rec.ID
+	id, data, now := rec.ID, string(rec.Data), time.Now().UnixMicro()
 	out := persist.Record{ID: id, Data: rec.Data, Updated: fromMicros(now)}
-	err = s.run(ctx, "insert", id, func(ctx context.Context) error {
+	err = s.run(ctx, op, id, func(ctx context.Context) error {
+		var row *sql.Row
+		switch {
+		case op == "insert":
+			row = s.row(ctx, s.t.insertS, s.t.insert, id, data, now)
+		case rec.Revision != 0:
+			row = s.row(ctx, s.t.putRevS, s.t.putRev, data, now, id, rec.Revision)
+		default:
+			row = s.row(ctx, s.t.putS, s.t.put, id, data, now)
+		}
 		var created int64
-		err := s.row(ctx, s.t.insertS, s.t.insert, id, string(rec.Data), now).Scan(&out.Revision, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &persist.Error{Op: "insert", Table: s.t.name, ID: id, Err: fmt.Errorf("%w: id already exists", persist.ErrConflict)}
+		err := row.Scan(&out.Revision, &created)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) && op == "insert":
+			return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: fmt.Errorf("%w: id already exists", persist.ErrConflict)}
+		case errors.Is(err, sql.ErrNoRows):
+			return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
 		}
 		out.Created = fromMicros(created)
 		return err
@@ -103,17 +99,6 @@ func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record,
 		return persist.Record{}, err
 	}
 	return out, nil
-}
-
-// enterNew is the entry of Put and Insert: the checks in their order, then
-// the record as it is to be written (compact data, an id generated if
-// empty) and the time of the write.
-func (s *Store) enterNew(ctx context.Context, op string, rec persist.Record) (persist.Record, int64, error) {
-	if err := s.checkWrite(ctx, op, rec.ID); err != nil {
-		return rec, 0, err
-	}
-	rec, err := s.in().New(op, rec)
-	return rec, time.Now().UnixMicro(), err
 }
 
 // Update merges patch.Data into the stored object, key by key.
