@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/ident"
@@ -161,12 +162,20 @@ const (
 	Keep
 )
 
-// Records checks recs in order, each as [Table.New] does, and returns a
-// new slice of them as they are to be written. The first bad record is
-// named by its index and given id; ids are generated only once all have
-// passed.
+// Records checks recs in order, each as [Table.New] does, and returns them
+// as they are to be written, without modifying recs: a copy when a
+// document is compacted or an id generated, else recs itself, which the
+// caller must then not modify either. The first bad record is named by
+// its index and given id; ids are generated only once all have passed.
 func (t Table) Records(op string, recs []persist.Record, how Many) ([]persist.Record, error) {
-	out := make([]persist.Record, len(recs))
+	out := recs
+	copied := false
+	set := func(i int, r persist.Record) {
+		if !copied {
+			out, copied = slices.Clone(recs), true
+		}
+		out[i] = r
+	}
 	var seen map[string]int
 	if how == Unique {
 		seen = make(map[string]int, len(recs))
@@ -182,12 +191,16 @@ func (t Table) Records(op string, recs []persist.Record, how Many) ([]persist.Re
 			}
 			seen[r.ID] = i
 		}
-		out[i] = r
+		if t.Compact {
+			set(i, r)
+		}
 	}
 	if how == Unique {
 		for i := range out {
 			if out[i].ID == "" {
-				out[i].ID = ident.NewID()
+				r := out[i]
+				r.ID = ident.NewID()
+				set(i, r)
 			}
 		}
 	}
