@@ -23,7 +23,8 @@ type Record struct {
 	// Revision starts at 1 and grows by one on every write. On input to
 	// Put and Update a non-zero Revision is a
 	// precondition: the write fails with [ErrConflict] unless the stored
-	// revision is equal.
+	// revision is equal. A negative Revision is [ErrInvalid] on every
+	// write.
 	Revision int64
 
 	// Created and Updated are set by the store, in UTC.
