@@ -40,6 +40,8 @@
 // sentinel for [errors.Is]: [ErrNotFound], [ErrConflict], [ErrInvalid],
 // [ErrClosed], [ErrUnknownScheme]. A database that cannot be reached gives a
 // [*ConnError], which matches [ErrUnavailable]. Bad input changes nothing.
+// Every operation checks in one order, the same on every backend: a closed
+// DB first, then the context, then the input.
 // Passwords are redacted from every URL in errors and logs ([Redact]).
 //
 // # Concurrency and retries

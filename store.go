@@ -9,9 +9,13 @@ import (
 
 // Record is one JSON document in a table.
 type Record struct {
-	// ID identifies the record within its table: 1 to 512 bytes of valid
-	// UTF-8 without control characters. Put generates a time-ordered UUID
-	// (version 7) when ID is empty.
+	// ID identifies the record within its table: up to 2048 bytes of valid
+	// UTF-8 without U+0000. Ids are checked for what a backend cannot store
+	// (PostgreSQL's text holds no U+0000, and its B-tree index entries at
+	// most 2704 bytes), not for style, so every id the earlier portal's
+	// writers stored can be reached, the empty one included. Put and
+	// Insert generate a time-ordered UUID (version 7) when ID is empty;
+	// Get, Update, UpdateFunc, Delete and InsertMany take it as the id.
 	ID string
 
 	// Data is the document. It must be a JSON object. Numbers keep their
@@ -23,7 +27,8 @@ type Record struct {
 	// Revision starts at 1 and grows by one on every write. On input to
 	// Put and Update a non-zero Revision is a
 	// precondition: the write fails with [ErrConflict] unless the stored
-	// revision is equal.
+	// revision is equal. A negative Revision is [ErrInvalid] on every
+	// write.
 	Revision int64
 
 	// Created and Updated are set by the store, in UTC.
@@ -103,8 +108,9 @@ type Store interface {
 	// batch is one transaction; on error the batches already committed
 	// stay written and the result counts them. Every record is validated
 	// before anything is written: one bad record fails the call with
-	// [ErrInvalid] and writes nothing. Empty IDs are [ErrInvalid]. A batch
-	// cut off by a lost connection is retried, since skipping existing ids
+	// [ErrInvalid] and writes nothing. An empty ID is kept as the id, not
+	// generated, so a copy keeps every record the earlier portal stored. A
+	// batch cut off by a lost connection is retried, since skipping existing ids
 	// makes that harmless; if its commit had in fact landed, its records
 	// count as skipped rather than inserted.
 	InsertMany(ctx context.Context, recs []Record) (InsertResult, error)

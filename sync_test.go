@@ -30,7 +30,7 @@ func (d syncDB) Store(name string) (persist.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return syncStore{persist.NewSyncStore(s, 10*time.Second)}, nil
+	return syncStore{persist.NewSyncStore(s, 10*time.Second), s}, nil
 }
 
 func (d syncDB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
@@ -44,102 +44,107 @@ func (t syncTx) Store(name string) (persist.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return syncStore{persist.NewSyncStore(s, 10*time.Second)}, nil
+	return syncStore{persist.NewSyncStore(s, 10*time.Second), s}, nil
 }
 
 // syncStore adapts the wrapper back to Store. The wrapper takes no context,
 // so the adapter checks it before each call: the one thing the wrapper
-// cannot do by itself.
+// cannot do by itself. A call whose context is done goes to the wrapped
+// Store instead, which refuses it as the contract says, a closed DB
+// before a done context.
 type syncStore struct {
-	s *persist.SyncStore
+	s     *persist.SyncStore
+	inner persist.Store
 }
 
 func (a syncStore) Name() string { return a.s.Name() }
 
 func (a syncStore) Get(ctx context.Context, id string) (persist.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.Record{}, err
+	if ctx.Err() != nil {
+		return a.inner.Get(ctx, id)
 	}
 	return a.s.Get(id)
 }
 
 func (a syncStore) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.Record{}, err
+	if ctx.Err() != nil {
+		return a.inner.Put(ctx, rec)
 	}
 	return a.s.Put(rec)
 }
 
 func (a syncStore) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.Record{}, err
+	if ctx.Err() != nil {
+		return a.inner.Insert(ctx, rec)
 	}
 	return a.s.Insert(rec)
 }
 
 func (a syncStore) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.InsertResult{}, err
+	if ctx.Err() != nil {
+		return a.inner.InsertMany(ctx, recs)
 	}
 	return a.s.InsertMany(recs)
 }
 
 func (a syncStore) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.Record{}, err
+	if ctx.Err() != nil {
+		return a.inner.Update(ctx, patch)
 	}
 	return a.s.Update(patch)
 }
 
 func (a syncStore) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
-	if err := ctx.Err(); err != nil {
-		return persist.Record{}, err
+	if ctx.Err() != nil {
+		return a.inner.UpdateFunc(ctx, id, fn)
 	}
 	return a.s.UpdateFunc(id, fn)
 }
 
 func (a syncStore) Delete(ctx context.Context, id string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
+	if ctx.Err() != nil {
+		return a.inner.Delete(ctx, id)
 	}
 	return a.s.Delete(id)
 }
 
 func (a syncStore) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
-	return each(ctx, func() ([]persist.Record, error) { return a.s.List(opts) })
+	if ctx.Err() != nil {
+		return a.inner.List(ctx, opts)
+	}
+	return each(func() ([]persist.Record, error) { return a.s.List(opts) })
 }
 
 func (a syncStore) Query(ctx context.Context, filter json.RawMessage, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
-	return each(ctx, func() ([]persist.Record, error) { return a.s.Query(filter, opts) })
+	if ctx.Err() != nil {
+		return a.inner.Query(ctx, filter, opts)
+	}
+	return each(func() ([]persist.Record, error) { return a.s.Query(filter, opts) })
 }
 
 func (a syncStore) Count(ctx context.Context) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	if ctx.Err() != nil {
+		return a.inner.Count(ctx)
 	}
 	return a.s.Count()
 }
 
 func (a syncStore) Clear(ctx context.Context) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	if ctx.Err() != nil {
+		return a.inner.Clear(ctx)
 	}
 	return a.s.Clear()
 }
 
 func (a syncStore) ReplaceAll(ctx context.Context, recs []persist.Record) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if ctx.Err() != nil {
+		return a.inner.ReplaceAll(ctx, recs)
 	}
 	return a.s.ReplaceAll(recs)
 }
 
-func each(ctx context.Context, list func() ([]persist.Record, error)) iter.Seq2[persist.Record, error] {
+func each(list func() ([]persist.Record, error)) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
-		if err := ctx.Err(); err != nil {
-			yield(persist.Record{}, err)
-			return
-		}
 		recs, err := list()
 		if err != nil {
 			yield(persist.Record{}, err)

@@ -277,6 +277,8 @@ func testInvalid(t *testing.T, open openFunc) {
 			})
 		}
 	})
+
+	t.Run("Grid", func(t *testing.T) { testBadInput(t, open) })
 }
 
 // wantOp checks that err matches target and is a *persist.Error for op.

@@ -139,11 +139,20 @@ type openFunc = func(t *testing.T) persist.DB
 //     backslash followed by "u0000" is not U+0000 and round-trips); every
 //     n_ document is ErrInvalid, both as a whole record and as a field value.
 //   - Invalid: bad table names (SQL injection attempts, empty, upper case,
-//     leading digit, 64 bytes, reserved names), bad ids (empty, longer than
-//     512 bytes, control characters, invalid UTF-8) and bad data (not an
+//     leading digit, 64 bytes, reserved names), bad ids (longer than 2048
+//     bytes, U+0000, invalid UTF-8) and bad data (not an
 //     object, not JSON, empty, U+0000, unpaired surrogates, invalid UTF-8)
 //     are ErrInvalid for every method that takes them, and nothing changes;
-//     valid but awkward names and ids work.
+//     valid but awkward names and ids work. A generated grid calls every
+//     operation (those of the optional interfaces too) with each kind of
+//     bad input it takes (negative revision, bad id, bad or missing data,
+//     nil fn, bad list options or filter, and several at once) on an open
+//     DB, a closed one and a store of a finished transaction, each with a
+//     live and a cancelled context: a closed DB or finished transaction is
+//     ErrClosed, else a cancelled context is [context.Canceled], else bad
+//     input is ErrInvalid, each a [*persist.Error] naming the operation and
+//     no id the caller did not give (none generated for a refused call),
+//     and nothing is written.
 //   - Limits: both sides of every stated bound, through every write and
 //     as Query filters: numbers at PostgreSQL numeric's exponent, integer
 //     digit and scale bounds; nesting 1000 and 1001 levels deep; 2000

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/writes"
+	"github.com/persistkit/persist/internal/check"
 )
 
 var _ persist.Applier = (*DB)(nil)
@@ -28,17 +28,17 @@ var _ persist.Applier = (*DB)(nil)
 // The statement is not retried after a lost connection, since it may have
 // committed; a deadlock or serialization failure rolls it back and is.
 func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record, error) {
-	if err := writes.Check(ws); err != nil {
+	if err := check.Enter(ctx, db.closed.Load(), "apply", "", ""); err != nil {
 		return nil, err
 	}
-	if db.closed.Load() {
-		return nil, &persist.Error{Op: "apply", Err: persist.ErrClosed}
+	if err := check.Writes(ws); err != nil {
+		return nil, err
 	}
 	out := make([]persist.Record, len(ws))
 	if len(ws) == 0 {
 		return out, nil
 	}
-	plan := newApplyPlan(ws)
+	plan := newApplyPlan(ws, writeTime())
 	tables := make([]*table, len(plan.tables))
 	for k, name := range plan.tables {
 		s, err := db.store(name, nil)
@@ -143,8 +143,10 @@ type applyGroup struct {
 	casRevs, chkRevs                    []int64
 }
 
-func newApplyPlan(ws []persist.Write) *applyPlan {
-	p := &applyPlan{index: make(map[applyKey]int, len(ws))}
+// newApplyPlan plans ws, written at time now, which is the statement's
+// first parameter.
+func newApplyPlan(ws []persist.Write, now time.Time) *applyPlan {
+	p := &applyPlan{index: make(map[applyKey]int, len(ws)), args: []any{now}}
 	for _, w := range ws {
 		if !slices.Contains(p.tables, w.Table) {
 			p.tables = append(p.tables, w.Table)
@@ -214,12 +216,14 @@ func (db *DB) statement(tables []*table, p *applyPlan) string {
 }
 
 // buildApplySQL writes the statement for the kinds of write in groups,
-// with parameters in the order newApplyPlan appends arguments. Only the
+// with parameters in the order newApplyPlan appends arguments, after $1,
+// the time of the write. Only the
 // parts a kind needs are there: a table with neither deletes nor checked
 // puts has no guard, and a statement with no guard writes unconditionally
 // (an existing inserted id still fails it).
 func buildApplySQL(tables []*table, groups []applyGroup) string {
-	n := 0
+	now := ts("$1")
+	n := 1
 	next := func() string { n++; return "$" + strconv.Itoa(n) }
 	type params struct{ del, insIDs, insData, putIDs, putData, casIDs, casData, casRevs, chkIDs, chkRevs string }
 	ps := make([]params, len(groups))
@@ -284,25 +288,24 @@ func buildApplySQL(tables []*table, groups []applyGroup) string {
 		ctes = append(ctes, "ok AS (SELECT "+strings.Join(checks, " AND ")+" AS ok)")
 		cond, okCol = " AND (SELECT ok FROM ok)", "(SELECT ok FROM ok)"
 	}
-	const ret = " RETURNING t.id, t.revision, t.created_at, t.updated_at"
 	for k, t := range tables {
 		p := ps[k]
 		if p.del != "" {
 			ctes = append(ctes, fmt.Sprintf("d%d AS (DELETE FROM %s WHERE id = ANY(%s::text[])%s)", k, t.qname, p.del, cond))
 		}
 		if p.insIDs != "" {
-			ctes = append(ctes, fmt.Sprintf("i%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s%s)",
-				k, t.qname, p.insIDs, p.insData, cond, ret))
+			ctes = append(ctes, fmt.Sprintf("i%d AS (%sSELECT %s FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s%s)",
+				k, insertInto(t.qname), newRow("r.id", "r.data", now), p.insIDs, p.insData, cond, returnRows))
 			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM i%d", k, k))
 		}
 		if p.putIDs != "" {
-			ctes = append(ctes, fmt.Sprintf("p%d AS (INSERT INTO %s AS t (id, data) SELECT r.id, r.data FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s "+
-				"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now()%s)", k, t.qname, p.putIDs, p.putData, cond, ret))
+			ctes = append(ctes, fmt.Sprintf("p%d AS (%sSELECT %s FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE true%s%s%s)",
+				k, insertInto(t.qname), newRow("r.id", "r.data", now), p.putIDs, p.putData, cond, onConflictReplace, returnRows))
 			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM p%d", k, k))
 		}
 		if p.casIDs != "" {
-			ctes = append(ctes, fmt.Sprintf("c%d AS (UPDATE %s AS t SET data = r.data, revision = t.revision + 1, updated_at = now() "+
-				"FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE t.id = r.id%s%s)", k, t.qname, p.casIDs, p.casData, cond, ret))
+			ctes = append(ctes, fmt.Sprintf("c%d AS (UPDATE %s AS t%s "+
+				"FROM unnest(%s::text[], %s::jsonb[]) AS r(id, data) WHERE t.id = r.id%s%s)", k, t.qname, setWrite("r.data", now), p.casIDs, p.casData, cond, returnRows))
 			results = append(results, fmt.Sprintf("SELECT %d, id, revision, created_at, updated_at, NULL::boolean FROM c%d", k, k))
 		}
 	}

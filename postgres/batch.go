@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/check"
 )
 
 var _ persist.Batcher = (*Store)(nil)
@@ -45,38 +46,24 @@ func newBatchSQL(q string) batchSQL {
 		// version, and the UPDATE rechecks each row against that same
 		// version, so it writes every row or, when the count falls
 		// short, none.
-		putManyRev: "UPDATE " + q + " AS t SET data = r.data, revision = t.revision + 1, updated_at = now() " +
+		putManyRev: "UPDATE " + q + " AS t" + setWrite("r.data", ts("$4")) + " " +
 			"FROM unnest($1::text[], $2::jsonb[], $3::bigint[]) AS r(id, data, rev) " +
 			"WHERE t.id = r.id AND t.revision = r.rev AND (SELECT count(*) FILTER (WHERE k.revision = k.rev) " +
 			"FROM (SELECT c.revision, w.rev FROM " + q + " AS c JOIN unnest($1::text[], $3::bigint[]) AS w(id, rev) ON c.id = w.id" +
-			` ORDER BY c.id COLLATE "C" FOR UPDATE OF c) AS k) = cardinality($1::text[]) ` +
-			"RETURNING t.id, t.revision, t.created_at, t.updated_at",
-		putManyAny: "INSERT INTO " + q + " AS t (id, data) " +
-			"SELECT r.id, r.data FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS r(id, data, ord) ORDER BY r.ord " +
-			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now() " +
-			"RETURNING t.id, t.revision, t.created_at, t.updated_at",
+			` ORDER BY c.id COLLATE "C" FOR UPDATE OF c) AS k) = cardinality($1::text[])` + returnRows,
+		putManyAny: insertInto(q) + "SELECT " + newRow("r.id", "r.data", ts("$3")) +
+			" FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS r(id, data, ord) ORDER BY r.ord" +
+			onConflictReplace + returnRows,
 		putMany: "WITH r AS (SELECT * FROM unnest($1::text[], $2::jsonb[], $3::bigint[]) WITH ORDINALITY AS r(id, data, rev, ord)), " +
 			"ok AS (SELECT NOT EXISTS (SELECT 1 FROM r LEFT JOIN " + q + " AS t ON t.id = r.id " +
 			"WHERE r.rev <> 0 AND t.revision IS DISTINCT FROM r.rev) AS ok), " +
-			"u AS (UPDATE " + q + " AS t SET data = r.data, revision = t.revision + 1, updated_at = now() FROM r " +
-			"WHERE t.id = r.id AND r.rev <> 0 AND t.revision = r.rev AND (SELECT ok FROM ok) " +
-			"RETURNING t.id, t.revision, t.created_at, t.updated_at), " +
-			"i AS (INSERT INTO " + q + " AS t (id, data) SELECT r.id, r.data FROM r WHERE r.rev = 0 AND (SELECT ok FROM ok) ORDER BY r.ord " +
-			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now() " +
-			"RETURNING t.id, t.revision, t.created_at, t.updated_at) " +
+			"u AS (UPDATE " + q + " AS t" + setWrite("r.data", ts("$4")) + " FROM r " +
+			"WHERE t.id = r.id AND r.rev <> 0 AND t.revision = r.rev AND (SELECT ok FROM ok)" + returnRows + "), " +
+			"i AS (" + insertInto(q) + "SELECT " + newRow("r.id", "r.data", ts("$4")) + " FROM r WHERE r.rev = 0 AND (SELECT ok FROM ok) ORDER BY r.ord" +
+			onConflictReplace + returnRows + ") " +
 			"SELECT id, revision, created_at, updated_at FROM u UNION ALL SELECT id, revision, created_at, updated_at FROM i",
 		deleteMany: "DELETE FROM " + q + " WHERE id = ANY($1::text[]) RETURNING id",
 	}
-}
-
-// checkIDs validates ids as the single-record methods do.
-func (s *Store) checkIDs(op string, ids []string) error {
-	for _, id := range ids {
-		if err := ident.ID(id); err != nil {
-			return s.invalid(op, id, err)
-		}
-	}
-	return nil
 }
 
 // GetMany returns the records with the given ids in the order given, a
@@ -85,7 +72,10 @@ func (s *Store) checkIDs(op string, ids []string) error {
 // byte order of their ids whatever the order given; outside one, lock has
 // nothing to hold the locks and is ignored.
 func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist.Record, error) {
-	if err := s.checkIDs("get_many", ids); err != nil {
+	if err := s.enter(ctx, "get_many", ""); err != nil {
+		return nil, err
+	}
+	if err := s.in().IDs("get_many", ids); err != nil {
 		return nil, err
 	}
 	lock = lock && s.tx != nil
@@ -136,27 +126,26 @@ func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist
 // retried after a lost connection only when no record has a revision
 // precondition.
 func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.Record, error) {
-	own := make([]persist.Record, len(recs))
-	copy(own, recs)
+	if err := s.enter(ctx, "put_many", ""); err != nil {
+		return nil, err
+	}
+	own, err := s.in().Records("put_many", recs, check.Unique)
+	if err != nil {
+		return nil, err
+	}
 	seen := make(map[string]int, len(own))
 	ids := make([]string, len(own))
 	data := make([][]byte, len(own))
 	revs := make([]int64, len(own))
 	var locked []string
-	for i := range own {
-		r := &own[i]
-		if err := s.checkRecord("put_many", r, true); err != nil {
-			return nil, err
-		}
-		if _, dup := seen[r.ID]; dup {
-			return nil, s.invalid("put_many", r.ID, fmt.Errorf("id %q appears more than once", r.ID))
-		}
+	for i, r := range own {
 		seen[r.ID] = i
 		ids[i], data[i], revs[i] = r.ID, r.Data, r.Revision
 		if r.Revision != 0 {
 			locked = append(locked, r.ID)
 		}
 	}
+	now := writeTime()
 	out := make([]persist.Record, len(own))
 	write := func(ctx context.Context, q querier) error {
 		if len(own) == 0 {
@@ -170,15 +159,15 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 		}
 		switch {
 		case len(own) <= maxListed && len(locked) == 0:
-			b.Queue(s.t.putListed(len(own), false), rowArgs(ids, data, nil)...)
+			b.Queue(s.t.putListed(len(own), false), rowArgs(ids, data, nil, now)...)
 		case len(own) <= maxListed && len(locked) == len(own):
-			b.Queue(s.t.putListed(len(own), true), rowArgs(ids, data, revs)...)
+			b.Queue(s.t.putListed(len(own), true), rowArgs(ids, data, revs, now)...)
 		case len(locked) == 0:
-			b.Queue(s.t.batch.putManyAny, ids, data)
+			b.Queue(s.t.batch.putManyAny, ids, data, now)
 		case len(locked) == len(own):
-			b.Queue(s.t.batch.putManyRev, ids, data, revs)
+			b.Queue(s.t.batch.putManyRev, ids, data, revs, now)
 		default:
-			b.Queue(s.t.batch.putMany, ids, data, revs)
+			b.Queue(s.t.batch.putMany, ids, data, revs, now)
 		}
 		res := q.SendBatch(ctx, b)
 		defer res.Close()
@@ -217,7 +206,6 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 		}
 		return res.Close()
 	}
-	var err error
 	if len(locked) == 0 || len(locked) == len(own) {
 		// One statement, atomic on its own; a repeat is harmless only
 		// without preconditions.
@@ -238,7 +226,10 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 // another. Like Delete it is not retried after a lost connection outside a
 // transaction, since the result could no longer be told.
 func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
-	if err := s.checkIDs("delete_many", ids); err != nil {
+	if err := s.enter(ctx, "delete_many", ""); err != nil {
+		return nil, err
+	}
+	if err := s.in().IDs("delete_many", ids); err != nil {
 		return nil, err
 	}
 	gone := make(map[string]bool, len(ids))
@@ -323,20 +314,20 @@ func listArgs(ids []string) []any {
 }
 
 // rowArgs flattens the columns of PutMany's rows: id, data and, if revs is
-// not nil, the revision of each.
-func rowArgs(ids []string, data [][]byte, revs []int64) []any {
+// not nil, the revision of each; then the time of the write.
+func rowArgs(ids []string, data [][]byte, revs []int64, now time.Time) []any {
 	w := 2
 	if revs != nil {
 		w = 3
 	}
-	args := make([]any, 0, w*len(ids))
+	args := make([]any, 0, w*len(ids)+1)
 	for i := range ids {
 		args = append(args, ids[i], data[i])
 		if revs != nil {
 			args = append(args, revs[i])
 		}
 	}
-	return args
+	return append(args, now)
 }
 
 // listed is GetMany's statement for len(ids) ids.
@@ -353,9 +344,8 @@ func (t *table) listed(sel string, ids []string, lock bool) string {
 // upsert). VALUES keeps the input order, so new rows get seq in that order.
 func (t *table) putListed(n int, rev bool) string {
 	if !rev {
-		return "INSERT INTO " + t.qname + " AS t (id, data) SELECT v.id, v.data FROM (VALUES " + params(n, "text", "jsonb") + ") AS v(id, data) " +
-			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now() " +
-			"RETURNING t.id, t.revision, t.created_at, t.updated_at"
+		return insertInto(t.qname) + "SELECT " + newRow("v.id", "v.data", ts("$"+strconv.Itoa(2*n+1))) +
+			" FROM (VALUES " + params(n, "text", "jsonb") + ") AS v(id, data)" + onConflictReplace + returnRows
 	}
 	var w strings.Builder
 	for i := range n {
@@ -364,10 +354,9 @@ func (t *table) putListed(n int, rev bool) string {
 		}
 		fmt.Fprintf(&w, "($%d::text, $%d::bigint)", 3*i+1, 3*i+3)
 	}
-	return "UPDATE " + t.qname + " AS t SET data = v.data, revision = t.revision + 1, updated_at = now() " +
+	return "UPDATE " + t.qname + " AS t" + setWrite("v.data", ts("$"+strconv.Itoa(3*n+1))) + " " +
 		"FROM (VALUES " + params(n, "text", "jsonb", "bigint") + ") AS v(id, data, rev) " +
 		"WHERE t.id = v.id AND t.revision = v.rev AND (SELECT count(*) FILTER (WHERE k.revision = k.rev) " +
 		"FROM (SELECT c.revision, w.rev FROM " + t.qname + " AS c JOIN (VALUES " + w.String() + ") AS w(id, rev) ON c.id = w.id" +
-		` ORDER BY c.id COLLATE "C" FOR UPDATE OF c) AS k) = ` + strconv.Itoa(n) + " " +
-		"RETURNING t.id, t.revision, t.created_at, t.updated_at"
+		` ORDER BY c.id COLLATE "C" FOR UPDATE OF c) AS k) = ` + strconv.Itoa(n) + returnRows
 }

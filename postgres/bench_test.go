@@ -127,7 +127,7 @@ func BenchmarkPut(b *testing.B) {
 	// first update of each page after the bulk load (full-page WAL images,
 	// GIN pending-list growth).
 	for i := range rows {
-		if _, err := pool.Exec(ctx, sql, fmt.Sprintf("id%07d", i), benchDoc(i)); err != nil {
+		if _, err := pool.Exec(ctx, sql, fmt.Sprintf("id%07d", i), benchDoc(i), time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -140,7 +140,7 @@ func BenchmarkPut(b *testing.B) {
 		parallel(b, func(i int64) error {
 			var rev int64
 			var c, u time.Time
-			return pool.QueryRow(ctx, sql, fmt.Sprintf("id%07d", i%rows), benchDoc(int(i))).Scan(&rev, &c, &u)
+			return pool.QueryRow(ctx, sql, fmt.Sprintf("id%07d", i%rows), benchDoc(int(i)), time.Now()).Scan(&rev, &c, &u)
 		})
 	})
 }
@@ -253,7 +253,7 @@ func BenchmarkInsertMany(b *testing.B) {
 			for i := range recs {
 				ids[i], data[i] = recs[i].ID, recs[i].Data
 			}
-			tag, err := pool.Exec(ctx, sql, ids, data, revs, ts, ts)
+			tag, err := pool.Exec(ctx, sql, ids, data, revs, ts, ts, time.Now())
 			if err != nil || tag.RowsAffected() != 1000 {
 				b.Fatalf("insert: %v, %v", tag, err)
 			}

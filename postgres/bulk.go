@@ -45,16 +45,10 @@ var _ persist.BulkLoader = (*Store)(nil)
 // table by other processes never fail on each other's DDL.
 func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Context) error, err error) {
 	noop := func(context.Context) error { return nil }
+	if err := s.enter(ctx, "bulk_load", ""); err != nil {
+		return nil, err
+	}
 	if s.tx != nil {
-		s.tx.mu.Lock()
-		done := s.tx.done
-		s.tx.mu.Unlock()
-		if done || s.db.closed.Load() {
-			return nil, &persist.Error{Op: "bulk_load", Table: s.t.name, Err: persist.ErrClosed}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, &persist.Error{Op: "bulk_load", Table: s.t.name, Err: err}
-		}
 		return noop, nil
 	}
 	var empty, dropped bool

@@ -25,7 +25,13 @@
 //	created_at timestamptz NOT NULL
 //	updated_at timestamptz NOT NULL
 //
-// with a unique index on seq and, with [Options.QueryIndex] (or
+// created_at and updated_at are the times of the writes, from the client's
+// clock, as on SQLite; only a writer that names id and data alone gets the
+// server's, from the columns' defaults. The write that replaces a record
+// sets its data, its revision plus one and updated_at in every statement
+// alike.
+//
+// There is a unique index on seq and, with [Options.QueryIndex] (or
 // query_index=true in the URL), a GIN index USING gin (data jsonb_path_ops)
 // that serves [Store.Query]'s data @> filter. The index is opt-in because
 // every write pays for it; without it Query scans the table. A DB with the

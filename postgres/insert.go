@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/check"
 )
 
 // batchSize is the number of records InsertMany writes per statement and
@@ -90,11 +91,12 @@ func stamp(t time.Time) pgtype.Timestamptz {
 // already committed when an error occurs stay written and are counted.
 func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
 	var res persist.InsertResult
-	for i := range recs {
-		r := &recs[i]
-		if err := s.checkRecord("insert_many", r, false); err != nil {
-			return res, err
-		}
+	if err := s.enter(ctx, "insert_many", ""); err != nil {
+		return res, err
+	}
+	recs, err := s.in().Records("insert_many", recs, check.Keep)
+	if err != nil {
+		return res, err
 	}
 	if len(recs) == 0 {
 		return res, nil
@@ -147,7 +149,7 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 // COPY needs about five round trips against unnest's one and was slower for
 // batches of 1000.
 func (s *Store) writeBatch(ctx context.Context, q querier, b *batch) (int64, error) {
-	tag, err := q.Exec(ctx, s.t.sqlInsertMany, b.ids, b.data, b.revs, b.creat, b.updat)
+	tag, err := q.Exec(ctx, s.t.sqlInsertMany, b.ids, b.data, b.revs, b.creat, b.updat, writeTime())
 	return tag.RowsAffected(), err
 }
 
@@ -249,18 +251,12 @@ func (s *Store) copyPart(ctx context.Context, c copier, q querier, b *batch, seq
 // duplicate IDs are [persist.ErrInvalid]. The new records start at
 // revision 1.
 func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) error {
-	own := make([]persist.Record, len(recs))
-	copy(own, recs)
-	seen := make(map[string]struct{}, len(own))
-	for i := range own {
-		r := &own[i]
-		if err := s.checkRecord("replace_all", r, true); err != nil {
-			return err
-		}
-		if _, dup := seen[r.ID]; dup {
-			return s.invalid("replace_all", r.ID, fmt.Errorf("id %q appears more than once", r.ID))
-		}
-		seen[r.ID] = struct{}{}
+	if err := s.enter(ctx, "replace_all", ""); err != nil {
+		return err
+	}
+	own, err := s.in().Records("replace_all", recs, check.Unique)
+	if err != nil {
+		return err
 	}
 	var b batch
 	return s.inTx(ctx, "replace_all", "", func(ctx context.Context, q querier) error {

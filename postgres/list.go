@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/listing"
 )
 
 // A listing reads a page per round trip. Pages are read whole and the
@@ -66,9 +65,13 @@ var pages = sync.Pool{New: func() any { s := make([]pageRow, 0, pageSize); retur
 
 func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQuery bool, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
-		o, err := listing.Options(opts)
+		if err := s.enter(ctx, op, ""); err != nil {
+			yield(persist.Record{}, err)
+			return
+		}
+		o, err := s.in().List(op, opts)
 		if err != nil {
-			yield(persist.Record{}, s.invalid(op, o.After, err))
+			yield(persist.Record{}, err)
 			return
 		}
 		limit, after, order := o.Limit, o.After, o.Order
@@ -79,9 +82,9 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 		}
 		var filterArg []byte
 		if isQuery {
-			fields, err := listing.Filter(filter)
+			fields, err := s.in().Filter(op, filter)
 			if err != nil {
-				yield(persist.Record{}, s.invalid(op, "", err))
+				yield(persist.Record{}, err)
 				return
 			}
 			if len(fields) > 0 {

@@ -63,27 +63,25 @@ func newTable(schema, name string) *table {
 		sqlCreateGIN: "CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(name, "gin")) + " ON " + q + " USING gin (data jsonb_path_ops)",
 		sqlDropGIN:   "DROP INDEX IF EXISTS " + gin,
 		sqlGet:       "SELECT " + cols + " FROM " + q + " WHERE id = $1",
-		sqlPutUpsert: "INSERT INTO " + q + " AS t (id, data) VALUES ($1, $2::jsonb) " +
-			"ON CONFLICT (id) DO UPDATE SET data = excluded.data, revision = t.revision + 1, updated_at = now() " +
-			"RETURNING revision, created_at, updated_at",
-		sqlPutRev: "UPDATE " + q + " SET data = $2::jsonb, revision = revision + 1, updated_at = now() " +
-			"WHERE id = $1 AND revision = $3 RETURNING revision, created_at, updated_at",
-		sqlInsert: "INSERT INTO " + q + " (id, data) VALUES ($1, $2::jsonb) RETURNING revision, created_at, updated_at",
-		sqlUpdate: "UPDATE " + q + " SET data = data || $2::jsonb, revision = revision + 1, updated_at = now() " +
-			"WHERE id = $1 AND ($3::bigint = 0 OR revision = $3) RETURNING " + cols,
+		sqlPutUpsert: insertInto(q) + "VALUES (" + newRow("$1", "$2::jsonb", ts("$3")) + ")" + onConflictReplace + returnRow,
+		sqlPutRev:    "UPDATE " + q + " AS t" + setWrite("$2::jsonb", ts("$4")) + " WHERE t.id = $1 AND t.revision = $3" + returnRow,
+		sqlInsert:    insertInto(q) + "VALUES (" + newRow("$1", "$2::jsonb", ts("$3")) + ")" + returnRow,
+		sqlUpdate: "UPDATE " + q + " AS t" + setWrite("t.data || $2::jsonb", ts("$4")) +
+			" WHERE t.id = $1 AND ($3::bigint = 0 OR t.revision = $3) RETURNING t.data, t.revision, t.created_at, t.updated_at",
 		sqlRevision: "SELECT revision FROM " + q + " WHERE id = $1",
 		sqlLock:     "SELECT " + cols + " FROM " + q + " WHERE id = $1 FOR UPDATE",
-		sqlWrite: "UPDATE " + q + " SET data = $2::jsonb, revision = revision + 1, updated_at = now() " +
-			"WHERE id = $1 RETURNING revision, created_at, updated_at",
-		sqlDelete: "DELETE FROM " + q + " WHERE id = $1",
-		sqlCount:  "SELECT count(*) FROM " + q,
-		sqlClear:  "DELETE FROM " + q,
-		sqlSeq:    "SELECT seq FROM " + q + " WHERE id = $1",
+		sqlWrite:    "UPDATE " + q + " AS t" + setWrite("$2::jsonb", ts("$3")) + " WHERE t.id = $1" + returnRow,
+		sqlDelete:   "DELETE FROM " + q + " WHERE id = $1",
+		sqlCount:    "SELECT count(*) FROM " + q,
+		sqlClear:    "DELETE FROM " + q,
+		sqlSeq:      "SELECT seq FROM " + q + " WHERE id = $1",
 		// unnest keeps the input order and the identity column is
 		// assigned in the order rows are inserted, so seq follows the
-		// input. Rows whose id exists are skipped by ON CONFLICT.
+		// input. Rows whose id exists are skipped by ON CONFLICT. A copy
+		// keeps the revision and times it is given; the others are the
+		// write rule's (see write.go).
 		sqlInsertMany: "INSERT INTO " + q + " (id, data, revision, created_at, updated_at) " +
-			"SELECT r.id, r.data, coalesce(r.rev, 1), coalesce(r.c, now()), coalesce(r.u, now()) " +
+			"SELECT r.id, r.data, coalesce(r.rev, 1), coalesce(r.c, $6::timestamptz), coalesce(r.u, $6::timestamptz) " +
 			"FROM unnest($1::text[], $2::jsonb[], $3::bigint[], $4::timestamptz[], $5::timestamptz[]) " +
 			"WITH ORDINALITY AS r(id, data, rev, c, u, ord) ORDER BY r.ord ON CONFLICT (id) DO NOTHING",
 		sqlList: "SELECT id, seq, " + cols + " FROM " + q + " WHERE seq > $1 ORDER BY seq LIMIT $2",

@@ -8,8 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
-	"github.com/persistkit/persist/internal/jsonx"
+	"github.com/persistkit/persist/internal/check"
 )
 
 // Store is one table of JSON documents in PostgreSQL. Obtain it from
@@ -94,35 +93,34 @@ func (s *Store) inTx(ctx context.Context, op, id string, fn func(ctx context.Con
 	})
 }
 
-func (s *Store) invalid(op, id string, err error) error {
-	return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: fmt.Errorf("%w: %w", persist.ErrInvalid, err)}
+// enter is the first thing every operation does: a closed DB or finished
+// transaction is ErrClosed, then a done context is its error, before the
+// input is looked at.
+func (s *Store) enter(ctx context.Context, op, id string) error {
+	closed := s.db.closed.Load()
+	if !closed && s.tx != nil {
+		s.tx.mu.Lock()
+		closed = s.tx.done
+		s.tx.mu.Unlock()
+	}
+	return check.Enter(ctx, closed, op, s.t.name, id)
 }
+
+// in checks the input of the table's operations; jsonb normalises
+// documents itself, so they are kept as given.
+func (s *Store) in() check.Table { return check.Table{Name: s.t.name} }
 
 func (s *Store) notFound(op, id string) error {
 	return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: persist.ErrNotFound}
 }
 
-// checkRecord validates a record's id (generating one if empty and gen
-// is set) and data.
-func (s *Store) checkRecord(op string, rec *persist.Record, gen bool) error {
-	if rec.ID == "" && gen {
-		rec.ID = ident.NewID()
-	} else if err := ident.ID(rec.ID); err != nil {
-		return s.invalid(op, rec.ID, err)
-	}
-	if err := jsonx.ValidateObject(rec.Data); err != nil {
-		return s.invalid(op, rec.ID, err)
-	}
-	if rec.Revision < 0 {
-		return s.invalid(op, rec.ID, fmt.Errorf("revision %d is negative", rec.Revision))
-	}
-	return nil
-}
-
 // Get returns the record with the given id, or [persist.ErrNotFound].
 func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
-	if err := ident.ID(id); err != nil {
-		return persist.Record{}, s.invalid("get", id, err)
+	if err := s.enter(ctx, "get", id); err != nil {
+		return persist.Record{}, err
+	}
+	if err := s.in().ID("get", id); err != nil {
+		return persist.Record{}, err
 	}
 	rec := persist.Record{ID: id}
 	err := s.do(ctx, "get", id, true, func(ctx context.Context, q querier) error {
@@ -144,36 +142,42 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 // Revision must equal the stored one, else [persist.ErrConflict]. Without a
 // revision Put is idempotent and retried after a lost connection.
 func (s *Store) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	if err := s.checkRecord("put", &rec, true); err != nil {
-		return persist.Record{}, err
+	if rec.Revision == 0 {
+		return s.writeNew(ctx, "put", rec, s.t.sqlPutUpsert)
 	}
-	out := persist.Record{ID: rec.ID, Data: rec.Data}
-	err := s.do(ctx, "put", rec.ID, rec.Revision == 0, func(ctx context.Context, q querier) error {
-		if rec.Revision == 0 {
-			return q.QueryRow(ctx, s.t.sqlPutUpsert, rec.ID, []byte(rec.Data)).Scan(&out.Revision, &out.Created, &out.Updated)
-		}
-		err := q.QueryRow(ctx, s.t.sqlPutRev, rec.ID, []byte(rec.Data), rec.Revision).Scan(&out.Revision, &out.Created, &out.Updated)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return &persist.Error{Op: "put", Table: s.t.name, ID: rec.ID,
-				Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
-		}
-		return err
-	})
-	if err != nil {
-		return persist.Record{}, err
-	}
-	return utc(out), nil
+	return s.writeNew(ctx, "put", rec, s.t.sqlPutRev, rec.Revision)
 }
 
 // Insert creates a record, or fails with [persist.ErrConflict] if the id
 // exists. An empty ID is generated.
 func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	if err := s.checkRecord("insert", &rec, true); err != nil {
+	return s.writeNew(ctx, "insert", rec, s.t.sqlInsert)
+}
+
+// writeNew is Put and Insert: the checks, then one statement taking the
+// id, the data, any further arguments and last the time of the write,
+// returning the row's revision and times. No row is a failed revision
+// precondition. Only a write without a precondition is repeated after a
+// lost connection: an insert that had landed would then fail, and a
+// revision would no longer match.
+func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record, sql string, more ...any) (persist.Record, error) {
+	if err := s.enter(ctx, op, rec.ID); err != nil {
 		return persist.Record{}, err
 	}
+	rec, err := s.in().New(op, rec)
+	if err != nil {
+		return persist.Record{}, err
+	}
+	args := append(append(make([]any, 0, 4), rec.ID, []byte(rec.Data)), more...)
+	args = append(args, writeTime())
 	out := persist.Record{ID: rec.ID, Data: rec.Data}
-	err := s.do(ctx, "insert", rec.ID, false, func(ctx context.Context, q querier) error {
-		return q.QueryRow(ctx, s.t.sqlInsert, rec.ID, []byte(rec.Data)).Scan(&out.Revision, &out.Created, &out.Updated)
+	err = s.do(ctx, op, rec.ID, op == "put" && rec.Revision == 0, func(ctx context.Context, q querier) error {
+		err := q.QueryRow(ctx, sql, args...).Scan(&out.Revision, &out.Created, &out.Updated)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return &persist.Error{Op: op, Table: s.t.name, ID: rec.ID,
+				Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
+		}
+		return err
 	})
 	if err != nil {
 		return persist.Record{}, err
@@ -186,13 +190,18 @@ func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record,
 // stored one. It returns [persist.ErrNotFound] if the record is missing and
 // [persist.ErrConflict] if a non-zero patch.Revision does not match.
 func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
-	if err := s.checkRecord("update", &patch, false); err != nil {
+	if err := s.enter(ctx, "update", patch.ID); err != nil {
+		return persist.Record{}, err
+	}
+	patch, err := s.in().Patch("update", patch)
+	if err != nil {
 		return persist.Record{}, err
 	}
 	out := persist.Record{ID: patch.ID}
-	err := s.do(ctx, "update", patch.ID, patch.Revision == 0, func(ctx context.Context, q querier) error {
+	now := writeTime()
+	err = s.do(ctx, "update", patch.ID, patch.Revision == 0, func(ctx context.Context, q querier) error {
 		var data []byte
-		err := q.QueryRow(ctx, s.t.sqlUpdate, patch.ID, []byte(patch.Data), patch.Revision).
+		err := q.QueryRow(ctx, s.t.sqlUpdate, patch.ID, []byte(patch.Data), patch.Revision, now).
 			Scan(&data, &out.Revision, &out.Created, &out.Updated)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if patch.Revision == 0 {
@@ -223,11 +232,11 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 // lost. fn may run more than once if the transaction is retried. An error
 // from fn aborts the update and is returned wrapped in a [*persist.Error].
 func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
-	if err := ident.ID(id); err != nil {
-		return persist.Record{}, s.invalid("update_func", id, err)
+	if err := s.enter(ctx, "update_func", id); err != nil {
+		return persist.Record{}, err
 	}
-	if fn == nil {
-		return persist.Record{}, s.invalid("update_func", id, errors.New("fn is nil"))
+	if err := s.in().Func("update_func", id, fn); err != nil {
+		return persist.Record{}, err
 	}
 	var out persist.Record
 	err := s.inTx(ctx, "update_func", id, func(ctx context.Context, q querier) error {
@@ -245,11 +254,11 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 		if err != nil {
 			return &persist.Error{Op: "update_func", Table: s.t.name, ID: id, Err: err}
 		}
-		if err := jsonx.ValidateObject(next); err != nil {
-			return s.invalid("update_func", id, err)
+		if next, err = s.in().Returned("update_func", id, next); err != nil {
+			return err
 		}
 		out = persist.Record{ID: id, Data: next}
-		return q.QueryRow(ctx, s.t.sqlWrite, id, []byte(next)).Scan(&out.Revision, &out.Created, &out.Updated)
+		return q.QueryRow(ctx, s.t.sqlWrite, id, []byte(next), writeTime()).Scan(&out.Revision, &out.Created, &out.Updated)
 	})
 	if err != nil {
 		return persist.Record{}, err
@@ -259,8 +268,11 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 
 // Delete removes the record and reports whether it existed.
 func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
-	if err := ident.ID(id); err != nil {
-		return false, s.invalid("delete", id, err)
+	if err := s.enter(ctx, "delete", id); err != nil {
+		return false, err
+	}
+	if err := s.in().ID("delete", id); err != nil {
+		return false, err
 	}
 	var n int64
 	err := s.do(ctx, "delete", id, false, func(ctx context.Context, q querier) error {
@@ -273,6 +285,9 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 
 // Count returns the number of records.
 func (s *Store) Count(ctx context.Context) (int64, error) {
+	if err := s.enter(ctx, "count", ""); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := s.do(ctx, "count", "", true, func(ctx context.Context, q querier) error {
 		return q.QueryRow(ctx, s.t.sqlCount).Scan(&n)
@@ -282,6 +297,9 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 
 // Clear deletes every record and returns how many there were.
 func (s *Store) Clear(ctx context.Context) (int64, error) {
+	if err := s.enter(ctx, "clear", ""); err != nil {
+		return 0, err
+	}
 	var n int64
 	err := s.do(ctx, "clear", "", false, func(ctx context.Context, q querier) error {
 		tag, err := q.Exec(ctx, s.t.sqlClear)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/writes"
+	"github.com/persistkit/persist/internal/check"
 )
 
 var _ persist.Applier = (*DB)(nil)
@@ -18,7 +18,7 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 	if err := db.check(ctx, "apply"); err != nil {
 		return nil, err
 	}
-	if err := writes.Check(ws); err != nil {
+	if err := check.Writes(ws); err != nil {
 		return nil, err
 	}
 	out := make([]persist.Record, len(ws))

@@ -9,20 +9,10 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/check"
 )
 
 var _ persist.Batcher = (*Store)(nil)
-
-// checkIDs validates ids as the single-record methods do.
-func (s *Store) checkIDs(op string, ids []string) error {
-	for _, id := range ids {
-		if err := ident.ID(id); err != nil {
-			return errInvalid(op, s.t.name, id, "%v", err)
-		}
-	}
-	return nil
-}
 
 // GetMany returns the records with the given ids in the order given, a
 // zero Record for a missing id, read by one statement, so from one
@@ -32,7 +22,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist
 	if err := s.check(ctx, "get_many", ""); err != nil {
 		return nil, err
 	}
-	if err := s.checkIDs("get_many", ids); err != nil {
+	if err := s.in().IDs("get_many", ids); err != nil {
 		return nil, err
 	}
 	out := make([]persist.Record, len(ids))
@@ -80,34 +70,18 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 	if err := s.checkWrite(ctx, "put_many", ""); err != nil {
 		return nil, err
 	}
-	out := make([]persist.Record, len(recs))
-	want := make([]int64, len(recs)) // revision preconditions; out's are overwritten by each attempt
-	seen := make(map[string]struct{}, len(recs))
-	for i, r := range recs {
-		id := r.ID
-		if id == "" {
-			id = ident.NewID()
-		} else if err := ident.ID(id); err != nil {
-			return nil, errInvalid("put_many", s.t.name, id, "%v", err)
-		}
-		data, err := compactObject(r.Data)
-		if err != nil {
-			return nil, errInvalid("put_many", s.t.name, id, "data: %v", err)
-		}
-		if r.Revision < 0 {
-			return nil, errInvalid("put_many", s.t.name, id, "revision %d is negative", r.Revision)
-		}
-		if _, dup := seen[id]; dup {
-			return nil, errInvalid("put_many", s.t.name, id, "id %q appears more than once", id)
-		}
-		seen[id] = struct{}{}
-		out[i] = persist.Record{ID: id, Data: data}
-		want[i] = r.Revision
+	out, err := s.in().Records("put_many", recs, check.Unique)
+	if err != nil {
+		return nil, err
+	}
+	want := make([]int64, len(out)) // revision preconditions; out's are overwritten by each attempt
+	for i := range out {
+		want[i] = out[i].Revision
 	}
 	if len(out) == 0 {
 		return out, nil
 	}
-	err := s.run(ctx, "put_many", "", func(ctx context.Context) error {
+	err = s.run(ctx, "put_many", "", func(ctx context.Context) error {
 		return s.inTx(ctx, func(x execer) error {
 			for i, r := range out {
 				if want[i] == 0 {
@@ -156,7 +130,7 @@ func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
 	if err := s.checkWrite(ctx, "delete_many", ""); err != nil {
 		return nil, err
 	}
-	if err := s.checkIDs("delete_many", ids); err != nil {
+	if err := s.in().IDs("delete_many", ids); err != nil {
 		return nil, err
 	}
 	out := make([]bool, len(ids))

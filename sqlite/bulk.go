@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/check"
 )
 
 // batchSize is the number of rows per InsertMany transaction: large enough
@@ -28,26 +28,20 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 	if err := s.checkWrite(ctx, "insert_many", ""); err != nil {
 		return res, err
 	}
+	valid, err := s.in().Records("insert_many", recs, check.Keep)
+	if err != nil {
+		return res, err
+	}
 	now := time.Now().UnixMicro()
-	rows := make([]row, 0, len(recs))
-	seen := make(map[string]struct{}, len(recs))
-	for i, r := range recs {
-		if err := ident.ID(r.ID); err != nil {
-			return res, errInvalid("insert_many", s.t.name, r.ID, "record %d: %v", i, err)
-		}
-		data, err := compactObject(r.Data)
-		if err != nil {
-			return res, errInvalid("insert_many", s.t.name, r.ID, "record %d: data: %v", i, err)
-		}
-		if r.Revision < 0 {
-			return res, errInvalid("insert_many", s.t.name, r.ID, "record %d: negative revision %d", i, r.Revision)
-		}
+	rows := make([]row, 0, len(valid))
+	seen := make(map[string]struct{}, len(valid))
+	for _, r := range valid {
 		if _, dup := seen[r.ID]; dup {
 			res.Skipped++
 			continue
 		}
 		seen[r.ID] = struct{}{}
-		w := row{id: r.ID, data: string(data), rev: max(r.Revision, 1), created: now, upd: now}
+		w := row{id: r.ID, data: string(r.Data), rev: max(r.Revision, 1), created: now, upd: now}
 		if !r.Created.IsZero() {
 			w.created = r.Created.UnixMicro()
 			w.upd = w.created
@@ -83,25 +77,14 @@ func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) error {
 	if err := s.checkWrite(ctx, "replace_all", ""); err != nil {
 		return err
 	}
+	valid, err := s.in().Records("replace_all", recs, check.Unique)
+	if err != nil {
+		return err
+	}
 	now := time.Now().UnixMicro()
-	rows := make([]row, 0, len(recs))
-	seen := make(map[string]struct{}, len(recs))
-	for i, r := range recs {
-		id := r.ID
-		if id == "" {
-			id = ident.NewID()
-		} else if err := ident.ID(id); err != nil {
-			return errInvalid("replace_all", s.t.name, id, "record %d: %v", i, err)
-		}
-		if _, dup := seen[id]; dup {
-			return errInvalid("replace_all", s.t.name, id, "record %d: duplicate id", i)
-		}
-		seen[id] = struct{}{}
-		data, err := compactObject(r.Data)
-		if err != nil {
-			return errInvalid("replace_all", s.t.name, id, "record %d: data: %v", i, err)
-		}
-		rows = append(rows, row{id: id, data: string(data), rev: 1, created: now, upd: now})
+	rows := make([]row, len(valid))
+	for i, r := range valid {
+		rows[i] = row{id: r.ID, data: string(r.Data), rev: 1, created: now, upd: now}
 	}
 	return s.run(ctx, "replace_all", "", func(ctx context.Context) error {
 		return s.inTx(ctx, func(x execer) error {

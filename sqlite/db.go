@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/check"
 	"github.com/persistkit/persist/internal/ident"
 	msqlite "modernc.org/sqlite"
 )
@@ -424,11 +425,5 @@ func (db *DB) closeConns() error {
 
 // check is the entry test of every DB-level operation.
 func (db *DB) check(ctx context.Context, op string) error {
-	if db.closed.Load() {
-		return errClosed(op, "", "")
-	}
-	if err := ctx.Err(); err != nil {
-		return &persist.Error{Op: op, Err: err}
-	}
-	return nil
+	return check.Enter(ctx, db.closed.Load(), op, "", "")
 }

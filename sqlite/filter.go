@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/persistkit/persist/internal/jsonx"
-	"github.com/persistkit/persist/internal/listing"
 	msqlite "modernc.org/sqlite"
 )
 
@@ -45,14 +44,10 @@ func registerFunctions() error {
 	return registerErr
 }
 
-// filterSQL translates a query filter into a WHERE condition with its
+// filterSQL translates a checked query filter into a WHERE condition with its
 // arguments. Every key and value is bound; the SQL text depends only on
 // the keys' kinds, so equal-shaped filters share one prepared statement.
-func filterSQL(filter json.RawMessage) (string, []any, error) {
-	fields, err := listing.Filter(filter)
-	if err != nil {
-		return "", nil, err
-	}
+func filterSQL(fields []jsonx.Field) (string, []any, error) {
 	var b strings.Builder
 	var args []any
 	for _, f := range fields {

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/listing"
 )
 
 // pageSize is how many rows one query of a listing reads. Between pages no
@@ -36,15 +35,20 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 			yield(persist.Record{}, err)
 			return
 		}
-		o, err := listing.Options(opts)
+		o, err := s.in().List(op, opts)
 		if err != nil {
-			yield(persist.Record{}, errInvalid(op, s.t.name, o.After, "%v", err))
+			yield(persist.Record{}, err)
 			return
 		}
 		var cond string
 		var args []any
 		if isQuery {
-			if cond, args, err = filterSQL(filter); err != nil {
+			fields, err := s.in().Filter(op, filter)
+			if err != nil {
+				yield(persist.Record{}, err)
+				return
+			}
+			if cond, args, err = filterSQL(fields); err != nil {
 				yield(persist.Record{}, errInvalid(op, s.t.name, "", "%v", err))
 				return
 			}

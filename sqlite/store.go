@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
-	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/check"
 	"github.com/persistkit/persist/internal/jsonx"
 )
 
@@ -30,8 +30,8 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 	if err := s.check(ctx, "get", id); err != nil {
 		return persist.Record{}, err
 	}
-	if err := ident.ID(id); err != nil {
-		return persist.Record{}, errInvalid("get", s.t.name, id, "%v", err)
+	if err := s.in().ID("get", id); err != nil {
+		return persist.Record{}, err
 	}
 	rec := persist.Record{ID: id}
 	err := s.run(ctx, "get", id, func(ctx context.Context) error {
@@ -52,67 +52,45 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 // Put creates or replaces the record. A non-zero rec.Revision must equal
 // the stored revision, else [persist.ErrConflict].
 func (s *Store) Put(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	id := rec.ID
-	if err := s.checkWrite(ctx, "put", id); err != nil {
-		return persist.Record{}, err
-	}
-	if id == "" {
-		id = ident.NewID()
-	} else if err := ident.ID(id); err != nil {
-		return persist.Record{}, errInvalid("put", s.t.name, id, "%v", err)
-	}
-	data, err := compactObject(rec.Data)
-	if err != nil {
-		return persist.Record{}, errInvalid("put", s.t.name, id, "data: %v", err)
-	}
-	now := time.Now().UnixMicro()
-	out := persist.Record{ID: id, Data: data, Updated: fromMicros(now)}
-	err = s.run(ctx, "put", id, func(ctx context.Context) error {
-		var row *sql.Row
-		if rec.Revision != 0 {
-			row = s.row(ctx, s.t.putRevS, s.t.putRev, string(data), now, id, rec.Revision)
-		} else {
-			row = s.row(ctx, s.t.putS, s.t.put, id, string(data), now)
-		}
-		var created int64
-		if err := row.Scan(&out.Revision, &created); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return &persist.Error{Op: "put", Table: s.t.name, ID: id, Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
-			}
-			return err
-		}
-		out.Created = fromMicros(created)
-		return nil
-	})
-	if err != nil {
-		return persist.Record{}, err
-	}
-	return out, nil
+	return s.writeNew(ctx, "put", rec)
 }
 
 // Insert creates the record, or fails with [persist.ErrConflict] if the id
 // exists.
 func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record, error) {
-	id := rec.ID
-	if err := s.checkWrite(ctx, "insert", id); err != nil {
+	return s.writeNew(ctx, "insert", rec)
+}
+
+// writeNew is Put and Insert: the checks, then one statement that writes
+// the row, or writes none when the id exists (insert) or the revision
+// precondition fails (put), and returns its revision and created time.
+func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record) (persist.Record, error) {
+	if err := s.checkWrite(ctx, op, rec.ID); err != nil {
 		return persist.Record{}, err
 	}
-	if id == "" {
-		id = ident.NewID()
-	} else if err := ident.ID(id); err != nil {
-		return persist.Record{}, errInvalid("insert", s.t.name, id, "%v", err)
-	}
-	data, err := compactObject(rec.Data)
+	rec, err := s.in().New(op, rec)
 	if err != nil {
-		return persist.Record{}, errInvalid("insert", s.t.name, id, "data: %v", err)
+		return persist.Record{}, err
 	}
-	now := time.Now().UnixMicro()
-	out := persist.Record{ID: id, Data: data, Updated: fromMicros(now)}
-	err = s.run(ctx, "insert", id, func(ctx context.Context) error {
+	id, data, now := rec.ID, string(rec.Data), time.Now().UnixMicro()
+	out := persist.Record{ID: id, Data: rec.Data, Updated: fromMicros(now)}
+	err = s.run(ctx, op, id, func(ctx context.Context) error {
+		var row *sql.Row
+		switch {
+		case op == "insert":
+			row = s.row(ctx, s.t.insertS, s.t.insert, id, data, now)
+		case rec.Revision != 0:
+			row = s.row(ctx, s.t.putRevS, s.t.putRev, data, now, id, rec.Revision)
+		default:
+			row = s.row(ctx, s.t.putS, s.t.put, id, data, now)
+		}
 		var created int64
-		err := s.row(ctx, s.t.insertS, s.t.insert, id, string(data), now).Scan(&out.Revision, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return &persist.Error{Op: "insert", Table: s.t.name, ID: id, Err: fmt.Errorf("%w: id already exists", persist.ErrConflict)}
+		err := row.Scan(&out.Revision, &created)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) && op == "insert":
+			return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: fmt.Errorf("%w: id already exists", persist.ErrConflict)}
+		case errors.Is(err, sql.ErrNoRows):
+			return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: fmt.Errorf("%w: revision %d is not the stored revision", persist.ErrConflict, rec.Revision)}
 		}
 		out.Created = fromMicros(created)
 		return err
@@ -129,12 +107,9 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 	if err := s.checkWrite(ctx, "update", id); err != nil {
 		return persist.Record{}, err
 	}
-	if err := ident.ID(id); err != nil {
-		return persist.Record{}, errInvalid("update", s.t.name, id, "%v", err)
-	}
-	p, err := compactObject(patch.Data)
+	patch, err := s.in().Patch("update", patch)
 	if err != nil {
-		return persist.Record{}, errInvalid("update", s.t.name, id, "data: %v", err)
+		return persist.Record{}, err
 	}
 	var out persist.Record
 	err = s.run(ctx, "update", id, func(ctx context.Context) error {
@@ -146,9 +121,11 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 			if patch.Revision != 0 && patch.Revision != cur.Revision {
 				return &persist.Error{Op: "update", Table: s.t.name, ID: id, Err: fmt.Errorf("%w: revision %d is not the stored revision %d", persist.ErrConflict, patch.Revision, cur.Revision)}
 			}
-			merged, err := jsonx.Merge(cur.Data, p)
+			merged, err := jsonx.Merge(cur.Data, patch.Data)
 			if err != nil {
-				return fmt.Errorf("merge into stored data: %w", err)
+				// The patch passed, so the stored document is one that
+				// persist does not accept, left by an earlier writer.
+				return s.in().Stored("update", id, err)
 			}
 			out, err = s.write(ctx, x, id, merged)
 			return err
@@ -166,11 +143,8 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 	if err := s.checkWrite(ctx, "update_func", id); err != nil {
 		return persist.Record{}, err
 	}
-	if err := ident.ID(id); err != nil {
-		return persist.Record{}, errInvalid("update_func", s.t.name, id, "%v", err)
-	}
-	if fn == nil {
-		return persist.Record{}, errInvalid("update_func", s.t.name, id, "fn is nil")
+	if err := s.in().Func("update_func", id, fn); err != nil {
+		return persist.Record{}, err
 	}
 	var out persist.Record
 	err := s.run(ctx, "update_func", id, func(ctx context.Context) error {
@@ -183,9 +157,9 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 			if err != nil {
 				return &persist.Error{Op: "update_func", Table: s.t.name, ID: id, Err: err}
 			}
-			data, err := compactObject(next)
+			data, err := s.in().Returned("update_func", id, next)
 			if err != nil {
-				return errInvalid("update_func", s.t.name, id, "data returned by fn: %v", err)
+				return err
 			}
 			out, err = s.write(ctx, x, id, data)
 			return err
@@ -202,8 +176,8 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	if err := s.checkWrite(ctx, "delete", id); err != nil {
 		return false, err
 	}
-	if err := ident.ID(id); err != nil {
-		return false, errInvalid("delete", s.t.name, id, "%v", err)
+	if err := s.in().ID("delete", id); err != nil {
+		return false, err
 	}
 	var n int64
 	err := s.run(ctx, "delete", id, func(ctx context.Context) error {
@@ -255,14 +229,12 @@ func (s *Store) Clear(ctx context.Context) (int64, error) {
 // check is the entry test of every operation: a closed DB or a finished
 // transaction is ErrClosed, a done context its error, before any work.
 func (s *Store) check(ctx context.Context, op, id string) error {
-	if s.db.closed.Load() || s.tx != nil && s.tx.done.Load() {
-		return errClosed(op, s.t.name, id)
-	}
-	if err := ctx.Err(); err != nil {
-		return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: err}
-	}
-	return nil
+	return check.Enter(ctx, s.db.closed.Load() || s.tx != nil && s.tx.done.Load(), op, s.t.name, id)
 }
+
+// in checks the input of the table's operations; SQLite stores documents
+// as compact text.
+func (s *Store) in() check.Table { return check.Table{Name: s.t.name, Compact: true} }
 
 // checkWrite is check for the operations that write, which a read-only DB
 // refuses with [persist.ErrInvalid].
@@ -358,13 +330,6 @@ func (s *Store) write(ctx context.Context, x execer, id string, data []byte) (pe
 	}
 	out.Created = fromMicros(created)
 	return out, nil
-}
-
-// compactObject validates a document, strips its whitespace and resolves
-// top-level duplicate keys last-wins, as PostgreSQL does, so a Query on a
-// duplicated field matches the same records on every backend.
-func compactObject(b []byte) ([]byte, error) {
-	return jsonx.CompactObject(b)
 }
 
 // fromMicros converts a stored timestamp; records carry UTC times at
