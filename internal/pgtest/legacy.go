@@ -9,7 +9,8 @@ import (
 	"github.com/persistkit/persist/internal/ident"
 )
 
-// Legacy implements persisttest.Legacy: it issues the earlier portal's own statements, exactly, on a
+// Legacy implements persisttest.Legacy: it issues the earlier portal's
+// own statements, exactly, on a
 // pool of its own.
 type Legacy struct{ pool *pgxpool.Pool }
 
@@ -18,23 +19,28 @@ func (l Legacy) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+// CreateTable implements persisttest.Legacy.CreateTable with the earlier portal's statement.
 func (l Legacy) CreateTable(ctx context.Context, table string) error {
 	return l.exec(ctx, `CREATE TABLE IF NOT EXISTS `+ident.Quote(table)+` (id TEXT PRIMARY KEY, data JSONB NOT NULL)`)
 }
 
+// Add implements persisttest.Legacy.Add with the earlier portal's statement.
 func (l Legacy) Add(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT INTO `+ident.Quote(table)+` (id, data) VALUES ($1, CAST($2 AS JSONB)) `+
 		`ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data`, id, data)
 }
 
+// Insert implements persisttest.Legacy.Insert with the earlier portal's statement.
 func (l Legacy) Insert(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT INTO `+ident.Quote(table)+` (id, data) VALUES ($1, CAST($2 AS JSONB))`, id, data)
 }
 
+// InsertOrIgnore implements persisttest.Legacy.InsertOrIgnore with the earlier portal's statement.
 func (l Legacy) InsertOrIgnore(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT INTO `+ident.Quote(table)+` (id, data) VALUES ($1, CAST($2 AS JSONB)) ON CONFLICT (id) DO NOTHING`, id, data)
 }
 
+// Update implements persisttest.Legacy.Update with the earlier portal's statement.
 func (l Legacy) Update(ctx context.Context, table, id, data string) error {
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		var old []byte
@@ -46,14 +52,17 @@ func (l Legacy) Update(ctx context.Context, table, id, data string) error {
 	})
 }
 
+// Delete implements persisttest.Legacy.Delete with the earlier portal's statement.
 func (l Legacy) Delete(ctx context.Context, table, id string) error {
 	return l.exec(ctx, `DELETE FROM `+ident.Quote(table)+` WHERE id = $1`, id)
 }
 
+// Clear implements persisttest.Legacy.Clear with the earlier portal's statement.
 func (l Legacy) Clear(ctx context.Context, table string) error {
 	return l.exec(ctx, `DELETE FROM `+ident.Quote(table))
 }
 
+// Save implements persisttest.Legacy.Save with the earlier portal's statement.
 func (l Legacy) Save(ctx context.Context, table string, recs [][2]string) error {
 	return pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM `+ident.Quote(table)); err != nil {
@@ -68,6 +77,7 @@ func (l Legacy) Save(ctx context.Context, table string, recs [][2]string) error 
 	})
 }
 
+// Rows implements persisttest.Legacy.Rows with the earlier portal's statement.
 func (l Legacy) Rows(ctx context.Context, table string) ([][2]string, error) {
 	rows, err := l.pool.Query(ctx, `SELECT id, data::text FROM `+ident.Quote(table)+` ORDER BY ctid`)
 	if err != nil {

@@ -19,18 +19,22 @@ func (l Legacy) exec(ctx context.Context, q string, args ...any) error {
 
 func bracket(table string) string { return "[" + table + "]" }
 
+// CreateTable implements persisttest.Legacy.CreateTable with the earlier portal's statement.
 func (l Legacy) CreateTable(ctx context.Context, table string) error {
 	return l.exec(ctx, `CREATE TABLE IF NOT EXISTS `+bracket(table)+` (id TEXT PRIMARY KEY, data TEXT NOT NULL)`)
 }
 
+// Add implements persisttest.Legacy.Add with the earlier portal's statement.
 func (l Legacy) Add(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT OR REPLACE INTO `+bracket(table)+` (id, data) VALUES (?, ?)`, id, data)
 }
 
+// Insert implements persisttest.Legacy.Insert with the earlier portal's statement.
 func (l Legacy) Insert(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT INTO `+bracket(table)+` (id, data) VALUES (?, ?)`, id, data)
 }
 
+// InsertOrIgnore implements persisttest.Legacy.InsertOrIgnore with the earlier portal's statement.
 func (l Legacy) InsertOrIgnore(ctx context.Context, table, id, data string) error {
 	return l.exec(ctx, `INSERT OR IGNORE INTO `+bracket(table)+` (id, data) VALUES (?, ?)`, id, data)
 }
@@ -53,6 +57,7 @@ func (l Legacy) immediate(ctx context.Context, fn func(c *sql.Conn) error) error
 	return err
 }
 
+// Update implements persisttest.Legacy.Update with the earlier portal's statement.
 func (l Legacy) Update(ctx context.Context, table, id, data string) error {
 	return l.immediate(ctx, func(c *sql.Conn) error {
 		_, err := c.ExecContext(ctx, `UPDATE `+bracket(table)+` SET data = ? WHERE id = ?`, data, id)
@@ -60,14 +65,17 @@ func (l Legacy) Update(ctx context.Context, table, id, data string) error {
 	})
 }
 
+// Delete implements persisttest.Legacy.Delete with the earlier portal's statement.
 func (l Legacy) Delete(ctx context.Context, table, id string) error {
 	return l.exec(ctx, `DELETE FROM `+bracket(table)+` WHERE id = ?`, id)
 }
 
+// Clear implements persisttest.Legacy.Clear with the earlier portal's statement.
 func (l Legacy) Clear(ctx context.Context, table string) error {
 	return l.exec(ctx, `DELETE FROM `+bracket(table))
 }
 
+// Save implements persisttest.Legacy.Save with the earlier portal's statement.
 func (l Legacy) Save(ctx context.Context, table string, recs [][2]string) error {
 	return l.immediate(ctx, func(c *sql.Conn) error {
 		if _, err := c.ExecContext(ctx, `DELETE FROM `+bracket(table)); err != nil {
@@ -82,6 +90,7 @@ func (l Legacy) Save(ctx context.Context, table string, recs [][2]string) error 
 	})
 }
 
+// Rows implements persisttest.Legacy.Rows with the earlier portal's statement.
 func (l Legacy) Rows(ctx context.Context, table string) ([][2]string, error) {
 	rows, err := l.db.QueryContext(ctx, `SELECT id, data FROM `+bracket(table)+` ORDER BY rowid`)
 	if err != nil {
