@@ -237,10 +237,10 @@ func (db *DB) where() string {
 	return db.path
 }
 
-// Store returns the named table, creating it (or upgrading an old portal
-// table in place) on first use. It waits at most the busy timeout for the
-// writer connection. Names must satisfy [ident.Table]; others are
-// [persist.ErrInvalid].
+// Store returns the named table. It does no I/O: the table is created, or
+// upgraded in place from the earlier portal layout, by the first operation
+// that uses it, under that operation's context. Names must satisfy
+// [ident.Table]; others are [persist.ErrInvalid].
 func (db *DB) Store(name string) (persist.Store, error) {
 	s, err := db.store(name)
 	if err != nil {
@@ -249,46 +249,47 @@ func (db *DB) Store(name string) (persist.Store, error) {
 	return s, nil
 }
 
+// store returns the DB's one Store for name, making it on first call.
 func (db *DB) store(name string) (*Store, error) {
 	if db.closed.Load() {
 		return nil, errClosed("store", name, "")
 	}
-	db.mu.RLock()
-	s := db.stores[name]
-	db.mu.RUnlock()
-	if s != nil {
-		return s, nil
-	}
 	if err := ident.Table(name); err != nil {
 		return nil, errInvalid("store", "", "", "%v", err)
 	}
-	// DB.Store takes no context, so bound the setup here. Upgrading a
-	// large table of the earlier portal layout rewrites every row once,
-	// which takes far longer than waiting for the writer ever should.
-	ctx, cancel := context.WithTimeout(context.Background(), db.busyTimeout+upgradeAllowance)
-	defer cancel()
-	return db.ensure(ctx, name)
-}
-
-// upgradeAllowance bounds the one-time upgrade of a legacy table on top of
-// the busy timeout: about a minute per million rows on a slow disk.
-const upgradeAllowance = 10 * time.Minute
-
-// ensure creates or upgrades the table and prepares its statements, once
-// per DB, so that the per-operation path never checks the schema.
-func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
-	db.ensureMu.Lock()
-	defer db.ensureMu.Unlock()
 	db.mu.RLock()
 	s := db.stores[name]
 	db.mu.RUnlock()
 	if s != nil {
 		return s, nil
 	}
-	if db.readOnly {
-		return db.ensureReadOnly(ctx, name)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s = db.stores[name]; s == nil {
+		s = &Store{db: db, t: newTable(name, "")}
+		db.stores[name] = s
 	}
-	err := db.retry(ctx, "store", func(ctx context.Context) error {
+	return s, nil
+}
+
+// ensure creates or upgrades s's table and prepares its statements, once
+// per DB, under the context of the first operation that uses it, so that
+// later operations never check the schema. Errors are mapped for op.
+func (db *DB) ensure(ctx context.Context, op string, s *Store) error {
+	if s.tx != nil || s.t.ready.Load() {
+		return nil
+	}
+	db.ensureMu.Lock()
+	defer db.ensureMu.Unlock()
+	if s.t.ready.Load() {
+		return nil
+	}
+	name := s.t.name
+	if db.readOnly {
+		_, err := db.ensureReadOnly(ctx, name)
+		return err
+	}
+	err := db.retry(ctx, op, func(ctx context.Context) error {
 		tx, err := db.writer.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -300,32 +301,40 @@ func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
 		return tx.Commit()
 	})
 	if err != nil {
-		return nil, db.wrap(ctx, "store", name, "", err)
+		return db.wrap(ctx, op, name, "", err)
 	}
-	return db.add(ctx, newTable(name, ""))
+	_, err = db.add(ctx, newTable(name, ""))
+	return err
 }
 
-// add prepares t's statements and makes its store known.
+// add prepares t's statements and installs them in the DB's store of
+// that name, which is then ready. Callers hold ensureMu.
 func (db *DB) add(ctx context.Context, t *table) (*Store, error) {
 	name := t.name
 	if err := t.prepare(ctx, db); err != nil {
 		t.close()
 		return nil, db.wrap(ctx, "store", name, "", err)
 	}
-	s := &Store{db: db, t: t}
+	s, err := db.store(name)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	if db.closed.Load() {
-		db.mu.Unlock()
+		// Close has closed the statements it knew of; these are new.
 		t.close()
 		return nil, errClosed("store", name, "")
 	}
-	db.stores[name] = s
-	db.mu.Unlock()
+	s.t.tableSQL = t.tableSQL
+	s.t.ready.Store(true)
 	return s, nil
 }
 
 // Tables lists the persist tables and the tables in the old portal layout
-// (id and data only), sorted by name.
+// (id and data only), sorted by name. A table a Store was obtained for is
+// listed once an operation has used it.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	if err := db.check(ctx, "tables"); err != nil {
 		return nil, err

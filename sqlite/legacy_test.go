@@ -122,8 +122,12 @@ func TestStore_ForeignTableErrInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Store("users"); !errors.Is(err, persist.ErrInvalid) {
-		t.Fatalf("Store(users)=%v, want ErrInvalid", err)
+	s, err := db.Store("users")
+	if err != nil {
+		t.Fatalf("Store(users): %v", err)
+	}
+	if _, err := s.Get(context.Background(), "a"); !errors.Is(err, persist.ErrInvalid) {
+		t.Fatalf("Get on users=%v, want ErrInvalid", err)
 	}
 	if tables, err := db.Tables(context.Background()); err != nil || len(tables) != 0 {
 		t.Fatalf("Tables=%v, %v; want none", tables, err)

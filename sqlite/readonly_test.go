@@ -101,8 +101,12 @@ func TestReadOnly_LegacyTableReadAsItIs(t *testing.T) {
 				t.Errorf("write %d: err=%v, want ErrInvalid", i, err)
 			}
 		}
-		if _, err := db.Store("missing"); !errors.Is(err, persist.ErrNotFound) {
-			t.Errorf("Store(missing): err=%v, want ErrNotFound", err)
+		missing, err := db.Store("missing")
+		if err != nil {
+			t.Fatalf("Store(missing): %v", err)
+		}
+		if _, err := missing.Count(ctx); !errors.Is(err, persist.ErrNotFound) {
+			t.Errorf("Count on missing: err=%v, want ErrNotFound", err)
 		}
 	})
 	if err := db.Close(); err != nil {

@@ -18,8 +18,9 @@ type tx struct {
 	ctx   context.Context // the Tx call's context, for schema changes in Store
 	done  atomic.Bool
 
-	mu     sync.Mutex
-	stores map[string]*Store
+	mu      sync.Mutex
+	stores  map[string]*Store
+	created []string // tables this transaction created or checked
 }
 
 // Tx runs fn in one transaction on the writer connection, begun with
@@ -65,6 +66,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 			return db.wrap(ctx, "tx", "", "", err)
 		}
 		committed = true
+		for _, name := range t.created {
+			if s, err := db.store(name); err == nil {
+				s.t.known.Store(true)
+			}
+		}
 		return nil
 	}
 	err := attempt(ctx)
@@ -94,19 +100,26 @@ func (t *tx) Store(name string) (persist.Store, error) {
 		return s, nil
 	}
 	t.db.mu.RLock()
-	ready := t.db.stores[name]
+	shared := t.db.stores[name]
 	t.db.mu.RUnlock()
 	var tbl *table
-	if ready != nil {
-		tbl = ready.t
-	} else {
+	switch {
+	case shared != nil && shared.t.ready.Load():
+		tbl = shared.t
+	case shared != nil && shared.t.known.Load():
+		// An earlier transaction created it and committed.
+		tbl = newTable(name, "")
+		tbl.pages = nil
+	default:
 		// Created inside the transaction: if it rolls back, so does the
-		// table, and the DB learns of it on its own first Store call.
+		// table. Once it commits, later transactions skip the check, and
+		// the DB's own store prepares its statements on first use.
 		if err := ensureSchema(t.ctx, t.sqlTx, name, t.db.log); err != nil {
 			return nil, t.db.wrap(t.ctx, "store", name, "", err)
 		}
 		tbl = newTable(name, "")
 		tbl.pages = nil
+		t.created = append(t.created, name)
 	}
 	s := &Store{db: t.db, t: tbl, tx: t}
 	t.stores[name] = s
