@@ -156,7 +156,7 @@ func each(ctx context.Context, list func() ([]persist.Record, error)) iter.Seq2[
 func TestSyncStoreConformance(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
-			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"), nil)
+			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"))
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -168,7 +168,12 @@ func TestSyncStoreConformance(t *testing.T) {
 		url := pgtest.URL(t)
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
 			schema := pgtest.Schema(t, url, "persist_sync_")
-			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			cfg, err := postgres.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Schema = schema
+			db, err := postgres.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -207,7 +212,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 }
 
 func TestSyncStoreTimeout(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "timeout.db"), nil)
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "timeout.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

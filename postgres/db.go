@@ -28,7 +28,7 @@ type DB struct {
 	maxConns int32
 
 	// queryIndex says whether tables get the GIN index on data (see
-	// Options.QueryIndex).
+	// Config.QueryIndex).
 	queryIndex bool
 
 	closed    atomic.Bool

@@ -38,7 +38,7 @@ func TestLegacyUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestLegacyUpgrade(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		db2, err := sqlite.Open(ctx, path, nil)
+		db2, err := sqlite.Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestStore_ForeignTableErrInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

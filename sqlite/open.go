@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"net/url"
+	"log/slog"
+	neturl "net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -16,8 +18,177 @@ func init() {
 	persist.Register("file", openURL)
 }
 
-// memoryPath is the path that names an in-memory database.
-const memoryPath = ":memory:"
+// MemoryPath is the [Config.Path] of an in-memory database, which lives
+// as long as its DB.
+const MemoryPath = ":memory:"
+
+// Config configures a SQLite DB. Get one from [ParseConfig], change what
+// your code decides, and pass it to [OpenConfig]: the URL is read first,
+// and whatever the Config holds when OpenConfig is called wins.
+type Config struct {
+	// Logger and Retry: see [persist.Options]. Nil Logger discards, nil
+	// Retry means [persist.DefaultRetryPolicy].
+	persist.Options
+
+	// Path is the database file, or [MemoryPath]. A missing file and its
+	// directory are created (0600 and 0700).
+	Path string
+
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process before failing with a transient error (URL
+	// parameter busy_timeout). Zero means 5s.
+	BusyTimeout time.Duration
+
+	// MaxReaders caps the read-only connection pool (URL parameter
+	// max_readers). Zero means max(4, GOMAXPROCS).
+	MaxReaders int
+
+	// ReadOnly opens an existing file for reading only (URL parameter
+	// mode=ro): nothing in the file is created, upgraded or written, so
+	// its bytes stay as they were. A table in the earlier portal layout
+	// is read as it is, with its rowid order as insertion order, revision
+	// 1, and the time the DB was opened as created and updated time, as
+	// an upgrade would record them. Writes and [DB.Tx] fail with
+	// [persist.ErrInvalid], and the first use of a missing table with
+	// [persist.ErrNotFound]. Default false.
+	ReadOnly bool
+}
+
+// defaultBusyTimeout is Config.BusyTimeout's default.
+const defaultBusyTimeout = 5 * time.Second
+
+// ParseConfig reads url into a Config, with the defaults filled in,
+// without touching the file. url is a file path, [MemoryPath], or a
+// sqlite: or file: URL:
+//
+//	sqlite:///data/app.db     data/app.db (relative, as SQLAlchemy reads it)
+//	sqlite:////var/app.db     /var/app.db
+//	sqlite://:memory:         in memory (also sqlite::memory: and sqlite://)
+//	file:data/app.db          data/app.db
+//	file:///var/app.db        /var/app.db (also file:/var/app.db)
+//
+// A URL's path is percent-decoded. Query parameters other than
+// busy_timeout (milliseconds or a Go duration such as 5s), max_readers and
+// mode=ro are [persist.ErrInvalid], as is any malformed URL, a URL of
+// another scheme, and an empty url.
+func ParseConfig(url string) (*Config, error) {
+	var c urlConfig
+	lower := strings.ToLower(url)
+	switch {
+	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
+		var err error
+		if c, err = parseURL(url); err != nil {
+			return nil, err
+		}
+	case url == MemoryPath:
+		c.memory = true
+	case url == "":
+		return nil, errInvalid("open", "", "", "empty url")
+	case hasScheme(url):
+		// Read as a path, it would make a directory named for the
+		// scheme; a URL meant for another backend is the likelier intent.
+		return nil, errInvalid("open", "", "", "url %q: scheme must be sqlite or file", persist.Redact(url))
+	default:
+		c.path = url
+	}
+	cfg := &Config{
+		Path:        c.path,
+		BusyTimeout: c.busyTimeout,
+		MaxReaders:  c.maxReaders,
+		ReadOnly:    c.readOnly,
+	}
+	if c.memory {
+		cfg.Path = MemoryPath
+	}
+	cfg.defaults()
+	return cfg, nil
+}
+
+// hasScheme reports whether s starts like scheme://.
+func hasScheme(s string) bool {
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok || len(scheme) < 2 {
+		return false // a drive letter, or nothing
+	}
+	for i, c := range scheme {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// defaults fills in the fields left zero.
+func (c *Config) defaults() {
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = defaultBusyTimeout
+	}
+	if c.MaxReaders == 0 {
+		c.MaxReaders = max(4, runtime.GOMAXPROCS(0))
+	}
+}
+
+// Open opens the SQLite database that url names: [ParseConfig] then
+// [OpenConfig].
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConfig(ctx, cfg)
+}
+
+// openURL is the persist.OpenFunc for the sqlite and file schemes: the
+// URL, then the caller's persist.Options.
+func openURL(ctx context.Context, url string, opts *persist.Options) (persist.DB, error) {
+	cfg, err := ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if opts != nil {
+		cfg.Options = *opts
+	}
+	db, err := OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// String describes c as the sqlite: URL that ParseConfig reads back into
+// the same settings.
+func (c *Config) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	u := "sqlite://:memory:"
+	if c.Path != MemoryPath {
+		u = "sqlite:///" + (&neturl.URL{Path: c.Path}).EscapedPath()
+	}
+	q := neturl.Values{}
+	if c.BusyTimeout != 0 {
+		q.Set("busy_timeout", c.BusyTimeout.String())
+	}
+	if c.MaxReaders != 0 {
+		q.Set("max_readers", strconv.Itoa(c.MaxReaders))
+	}
+	if c.ReadOnly {
+		q.Set("mode", "ro")
+	}
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// GoString is String, for %#v.
+func (c *Config) GoString() string { return "sqlite.Config{" + c.String() + "}" }
+
+// LogValue is String, so that a logged Config reads as its URL.
+func (c *Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 // urlConfig is what a sqlite: or file: URL says.
 type urlConfig struct {
@@ -26,26 +197,6 @@ type urlConfig struct {
 	busyTimeout time.Duration // 0 when the URL does not set it
 	maxReaders  int           // 0 when the URL does not set it
 	readOnly    bool          // mode=ro
-}
-
-// ParseURL returns the database file path that a sqlite: or file: URL
-// names, or memory true for an in-memory database:
-//
-//	sqlite:///data/app.db     data/app.db (relative, as SQLAlchemy reads it)
-//	sqlite:////var/app.db     /var/app.db
-//	sqlite://:memory:         in memory (also sqlite::memory: and sqlite://)
-//	file:data/app.db          data/app.db
-//	file:///var/app.db        /var/app.db (also file:/var/app.db)
-//
-// The path is percent-decoded. Query parameters other than busy_timeout,
-// max_readers and mode=ro (see [Options.ReadOnly]) are
-// [persist.ErrInvalid], as is any malformed URL.
-func ParseURL(rawURL string) (path string, memory bool, err error) {
-	c, err := parseURL(rawURL)
-	if err != nil {
-		return "", false, err
-	}
-	return c.path, c.memory, nil
 }
 
 func parseURL(raw string) (urlConfig, error) {
@@ -67,7 +218,7 @@ func parseURL(raw string) (urlConfig, error) {
 	if after, ok := strings.CutPrefix(rest, "//"); ok {
 		host, tail, slash := strings.Cut(after, "/")
 		switch {
-		case host == memoryPath && tail == "":
+		case host == MemoryPath && tail == "":
 			c.memory = true
 		case host == "", scheme == "file" && strings.EqualFold(host, "localhost"):
 			if scheme == "sqlite" {
@@ -87,12 +238,12 @@ func parseURL(raw string) (urlConfig, error) {
 		}
 	}
 	if !c.memory {
-		dec, err := url.PathUnescape(p)
+		dec, err := neturl.PathUnescape(p)
 		if err != nil {
 			return fail("bad escape in path: %v", err)
 		}
 		switch {
-		case dec == memoryPath:
+		case dec == MemoryPath:
 			c.memory = true
 		case dec == "":
 			return fail("no database path")
@@ -103,7 +254,7 @@ func parseURL(raw string) (urlConfig, error) {
 		}
 	}
 	if hasQuery {
-		q, err := url.ParseQuery(query)
+		q, err := neturl.ParseQuery(query)
 		if err != nil {
 			return fail("bad query: %v", err)
 		}
@@ -154,21 +305,4 @@ func parseMillis(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be positive")
 	}
 	return d, nil
-}
-
-// openURL is the persist.OpenFunc for the sqlite and file schemes.
-func openURL(ctx context.Context, rawURL string, opts *persist.Options) (persist.DB, error) {
-	c, err := parseURL(rawURL)
-	if err != nil {
-		return nil, err
-	}
-	o := &Options{BusyTimeout: c.busyTimeout, MaxReaders: c.maxReaders, ReadOnly: c.readOnly}
-	if opts != nil {
-		o.Options = *opts
-	}
-	db, err := open(ctx, c, o)
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
 }

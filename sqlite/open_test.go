@@ -1,20 +1,28 @@
 package sqlite_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/sqlite"
 )
 
-func TestParseURL(t *testing.T) {
+func TestParseConfig(t *testing.T) {
 	tests := []struct {
 		url    string
 		path   string
 		memory bool
 	}{
+		{"relative.db", "relative.db", false},
+		{"/abs/path.db", "/abs/path.db", false},
+		{":memory:", "", true},
+		{`C:\data\app.db`, `C:\data\app.db`, false},
 		{"sqlite:///relative.db", "relative.db", false},
 		{"sqlite:///dir/sub/relative.db", "dir/sub/relative.db", false},
 		{"sqlite:////abs/path.db", "/abs/path.db", false},
@@ -35,18 +43,27 @@ func TestParseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			path, memory, err := sqlite.ParseURL(tt.url)
+			cfg, err := sqlite.ParseConfig(tt.url)
 			if err != nil {
 				t.Fatalf("err=%v", err)
 			}
-			if path != tt.path || memory != tt.memory {
-				t.Fatalf("ParseURL=(%q, %v), want (%q, %v)", path, memory, tt.path, tt.memory)
+			want := tt.path
+			if tt.memory {
+				want = sqlite.MemoryPath
+			}
+			if cfg.Path != want {
+				t.Fatalf("Path=%q, want %q", cfg.Path, want)
+			}
+			// String is a URL that reads back into the same Config.
+			again, err := sqlite.ParseConfig(cfg.String())
+			if err != nil || *again != *cfg {
+				t.Fatalf("ParseConfig(%q)=%v, %v; want %v", cfg.String(), again, err, cfg)
 			}
 		})
 	}
 }
 
-func TestParseURL_ErrInvalid(t *testing.T) {
+func TestParseConfig_ErrInvalid(t *testing.T) {
 	tests := []struct {
 		url  string
 		want string // in the message
@@ -63,10 +80,12 @@ func TestParseURL_ErrInvalid(t *testing.T) {
 		{"sqlite:///x%zz.db", "escape"},
 		{"sqlite:///x.db#frag", "fragment"},
 		{"postgres://x/y", "scheme"},
+		{"mysql://u:pw@h/db", "scheme"},
+		{"", "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			_, _, err := sqlite.ParseURL(tt.url)
+			_, err := sqlite.ParseConfig(tt.url)
 			if !errors.Is(err, persist.ErrInvalid) {
 				t.Fatalf("err=%v, want ErrInvalid", err)
 			}
@@ -77,9 +96,97 @@ func TestParseURL_ErrInvalid(t *testing.T) {
 	}
 }
 
-func TestParseURL_RedactsSecrets(t *testing.T) {
-	_, _, err := sqlite.ParseURL("sqlite:///x.db?password=hunter2")
+func TestParseConfig_RedactsSecrets(t *testing.T) {
+	_, err := sqlite.ParseConfig("sqlite:///x.db?password=hunter2")
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("err=%v, want an error without the password", err)
 	}
+}
+
+func TestParseConfig_Defaults(t *testing.T) {
+	cfg, err := sqlite.ParseConfig("app.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BusyTimeout != 5*time.Second || cfg.MaxReaders < 4 || cfg.ReadOnly {
+		t.Errorf("ParseConfig(app.db)=%v, want busy_timeout 5s, max_readers >= 4, read-write", cfg)
+	}
+	cfg, err = sqlite.ParseConfig("sqlite:///app.db?busy_timeout=100&max_readers=2&mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BusyTimeout != 100*time.Millisecond || cfg.MaxReaders != 2 || !cfg.ReadOnly {
+		t.Errorf("ParseConfig with parameters=%v, want them", cfg)
+	}
+}
+
+// TestOpenConfig_CodeWins checks the one precedence rule: the URL is read
+// first, and edits to the Config win.
+func TestOpenConfig_CodeWins(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "wins.db")
+	cfg, err := sqlite.ParseConfig("sqlite:///" + path + "?busy_timeout=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BusyTimeout = 250 * time.Millisecond
+	db, err := sqlite.OpenConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for conn, p := range sqlite.ConnPragmas(t, db) {
+		if p["busy_timeout"] != 250 {
+			t.Errorf("%s: busy_timeout=%v, want 250 (the edit, not the URL's 100)", conn, p["busy_timeout"])
+		}
+	}
+	if cfg.BusyTimeout != 250*time.Millisecond || cfg.Path != path {
+		t.Errorf("OpenConfig changed its Config: %v", cfg)
+	}
+}
+
+func TestOpenConfig_ErrInvalid(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for name, cfg := range map[string]*sqlite.Config{
+		"Nil":                nil,
+		"NoPath":             {},
+		"NUL":                {Path: filepath.Join(dir, "a\x00b.db")},
+		"NegativeBusy":       {Path: filepath.Join(dir, "b.db"), BusyTimeout: -time.Second},
+		"NegativeMaxReaders": {Path: filepath.Join(dir, "c.db"), MaxReaders: -1},
+		"MemoryReadOnly":     {Path: sqlite.MemoryPath, ReadOnly: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, err := sqlite.OpenConfig(ctx, cfg)
+			if err == nil {
+				db.Close()
+			}
+			if !errors.Is(err, persist.ErrInvalid) {
+				t.Errorf("OpenConfig(%v) err=%v, want ErrInvalid", cfg, err)
+			}
+		})
+	}
+}
+
+// TestOpenConfig_ZeroMeansDefault opens a hand-made Config: zero fields
+// are their defaults.
+func TestOpenConfig_ZeroMeansDefault(t *testing.T) {
+	db, err := sqlite.OpenConfig(context.Background(), &sqlite.Config{Path: filepath.Join(t.TempDir(), "zero.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := sqlite.ConnPragmas(t, db)["writer"]["busy_timeout"]; got != 5000 {
+		t.Errorf("busy_timeout=%v, want 5000", got)
+	}
+}
+
+func ExampleParseConfig() {
+	cfg, err := sqlite.ParseConfig("sqlite:///data/app.db?busy_timeout=2s")
+	if err != nil {
+		panic(err)
+	}
+	cfg.MaxReaders = 8 // code decides; the URL's settings stay unless changed
+	fmt.Println(cfg)
+	// Output: sqlite:///data/app.db?busy_timeout=2s&max_readers=8
 }
