@@ -34,8 +34,8 @@ type DB struct {
 	openedAt int64 // Unix microseconds; read-only legacy tables' times
 
 	mu       sync.RWMutex
-	stores   map[string]*Store // tables known to exist in the committed schema
-	ensureMu sync.Mutex        // serializes schema changes
+	stores   map[string]*Store // one per name, made by Store; see table.ready
+	ensureMu sync.Mutex        // serializes ensure: schema changes and statements
 }
 
 var (

@@ -25,6 +25,8 @@ type table struct {
 
 	tableSQL
 
+	txOnly atomic.Pointer[table] // see forTx
+
 	mu    sync.Mutex
 	pages map[string]*sql.Stmt // list and query pages, by SQL text
 }
@@ -86,6 +88,19 @@ RETURNING revision, created_at`,
 		count: `SELECT COUNT(*) FROM ` + from,
 		clear: `DELETE FROM ` + q,
 	}}
+}
+
+// forTx returns the table for transactions to use while t is not ready:
+// its SQL without prepared statements, made once per DB, since
+// statements cannot be prepared while a transaction holds the writer.
+func (t *table) forTx() *table {
+	if x := t.txOnly.Load(); x != nil {
+		return x
+	}
+	x := newTable(t.name, "")
+	x.pages = nil
+	t.txOnly.CompareAndSwap(nil, x)
+	return t.txOnly.Load()
 }
 
 // prepare prepares the hot statements: reads on the reader pool, writes

@@ -20,7 +20,7 @@ type tx struct {
 
 	mu      sync.Mutex
 	stores  map[string]*Store
-	created []string // tables this transaction created or checked
+	created []*table // tables this transaction created or checked
 }
 
 // Tx runs fn in one transaction on the writer connection, begun with
@@ -66,10 +66,8 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 			return db.wrap(ctx, "tx", "", "", err)
 		}
 		committed = true
-		for _, name := range t.created {
-			if s, err := db.store(name); err == nil {
-				s.t.known.Store(true)
-			}
+		for _, tbl := range t.created {
+			tbl.known.Store(true)
 		}
 		return nil
 	}
@@ -99,17 +97,17 @@ func (t *tx) Store(name string) (persist.Store, error) {
 	if s := t.stores[name]; s != nil {
 		return s, nil
 	}
-	t.db.mu.RLock()
-	shared := t.db.stores[name]
-	t.db.mu.RUnlock()
+	shared, err := t.db.store(name)
+	if err != nil {
+		return nil, err
+	}
 	var tbl *table
 	switch {
-	case shared != nil && shared.t.ready.Load():
+	case shared.t.ready.Load():
 		tbl = shared.t
-	case shared != nil && shared.t.known.Load():
+	case shared.t.known.Load():
 		// An earlier transaction created it and committed.
-		tbl = newTable(name, "")
-		tbl.pages = nil
+		tbl = shared.t.forTx()
 	default:
 		// Created inside the transaction: if it rolls back, so does the
 		// table. Once it commits, later transactions skip the check, and
@@ -117,9 +115,8 @@ func (t *tx) Store(name string) (persist.Store, error) {
 		if err := ensureSchema(t.ctx, t.sqlTx, name, t.db.log); err != nil {
 			return nil, t.db.wrap(t.ctx, "store", name, "", err)
 		}
-		tbl = newTable(name, "")
-		tbl.pages = nil
-		t.created = append(t.created, name)
+		tbl = shared.t.forTx()
+		t.created = append(t.created, shared.t)
 	}
 	s := &Store{db: t.db, t: tbl, tx: t}
 	t.stores[name] = s
