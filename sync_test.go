@@ -188,7 +188,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			lg := sqlitetest.OpenLegacy(t, path)
-			db, err := sqlite.Open(t.Context(), path, nil)
+			db, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -201,7 +201,12 @@ func TestSyncStoreSharedTables(t *testing.T) {
 		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 			schema := pgtest.Schema(t, url, "persist_sync_")
 			lg := pgtest.OpenLegacy(t, pgtest.WithSearchPath(t, url, schema, nil))
-			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			cfg, err := postgres.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Schema = schema
+			db, err := postgres.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

@@ -171,7 +171,7 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 		t.Fatal("the 0.1 layout took an insert of (id, data); the test no longer shows the rebuild is needed")
 	}
 
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 	}
 	// A second open finds nothing to do.
 	db.Close()
-	db2, err := sqlite.Open(ctx, path, nil)
+	db2, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
