@@ -121,12 +121,80 @@ func ParseConfig(url string) (*Config, error) {
 
 // Open connects to the PostgreSQL database that url names: [ParseConfig]
 // then [OpenConfig].
-func Open(ctx context.Context, url string) (*DB, error) {
+//
+// opts is deprecated and goes in v0.3.0, leaving Open(ctx, url): set the
+// fields of a [Config] instead. The non-zero fields of each opts are
+// applied after the URL, as edits to a Config are.
+func Open(ctx context.Context, url string, opts ...*Options) (*DB, error) {
 	cfg, err := ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range opts {
+		o.apply(cfg)
+	}
 	return OpenConfig(ctx, cfg)
+}
+
+// Options configure a DB opened with [Open].
+//
+// Deprecated: use [ParseConfig], set the fields of the [Config] (pool
+// bounds on Config.Pool), and [OpenConfig]. Options will be removed in
+// v0.3.0.
+type Options struct {
+	persist.Options
+
+	// MinConns and MaxConns are Config.Pool.MinConns and MaxConns. A
+	// MaxConns below the URL's pool_min_conns lowers MinConns with it.
+	MinConns int32
+	MaxConns int32
+
+	// TokenCredential is [Config.TokenCredential].
+	TokenCredential azcore.TokenCredential
+
+	// TokenRefreshBefore is [Config.TokenRefreshBefore].
+	TokenRefreshBefore time.Duration
+
+	// Schema is [Config.Schema].
+	Schema string
+
+	// QueryIndex is [Config.QueryIndex]; false leaves the URL's choice.
+	QueryIndex bool
+}
+
+// apply sets cfg's fields from o's non-zero ones, as Open did before
+// Config.
+func (o *Options) apply(cfg *Config) {
+	if o == nil {
+		return
+	}
+	if o.Logger != nil {
+		cfg.Logger = o.Logger
+	}
+	if o.Retry != nil {
+		cfg.Retry = o.Retry
+	}
+	if o.MaxConns != 0 {
+		cfg.Pool.MaxConns = o.MaxConns
+		if o.MinConns == 0 && cfg.Pool.MinConns > o.MaxConns && o.MaxConns > 0 {
+			cfg.Pool.MinConns = o.MaxConns
+		}
+	}
+	if o.MinConns != 0 {
+		cfg.Pool.MinConns = o.MinConns
+	}
+	if o.TokenCredential != nil {
+		cfg.TokenCredential = o.TokenCredential
+	}
+	if o.TokenRefreshBefore != 0 {
+		cfg.TokenRefreshBefore = o.TokenRefreshBefore
+	}
+	if o.Schema != "" {
+		cfg.Schema = o.Schema
+	}
+	if o.QueryIndex {
+		cfg.QueryIndex = true
+	}
 }
 
 // OpenConfig connects to the database cfg describes and returns a DB with

@@ -138,3 +138,22 @@ func TestOpen_ErrInvalidWithoutServer(t *testing.T) {
 		t.Errorf("err=%v, want ErrInvalid without the password", err)
 	}
 }
+
+// TestOpen_DeprecatedOptions checks that Open still takes the deprecated
+// Options until they go, and applies their non-zero fields after the URL.
+func TestOpen_DeprecatedOptions(t *testing.T) {
+	u := testURL(t)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	schema := newSchema(t)
+	db, err := postgres.Open(t.Context(), u+sep+"pool_max_conns=7", &postgres.Options{MaxConns: 3, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n := postgres.MaxConns(db); n != 3 || db.Schema() != schema {
+		t.Errorf("MaxConns=%v, Schema=%q; want 3, %q", n, db.Schema(), schema)
+	}
+}

@@ -133,12 +133,74 @@ func (c *Config) defaults() {
 
 // Open opens the SQLite database that url names: [ParseConfig] then
 // [OpenConfig].
-func Open(ctx context.Context, url string) (*DB, error) {
+//
+// opts is deprecated and goes in v0.3.0, leaving Open(ctx, url): set the
+// fields of a [Config] instead. The non-zero fields of each opts are
+// applied after the URL, as edits to a Config are.
+func Open(ctx context.Context, url string, opts ...*Options) (*DB, error) {
 	cfg, err := ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
+	for _, o := range opts {
+		o.apply(cfg)
+	}
 	return OpenConfig(ctx, cfg)
+}
+
+// Options configure a DB opened with [Open].
+//
+// Deprecated: use [ParseConfig], set the fields of the [Config], and
+// [OpenConfig]. Options will be removed in v0.3.0.
+type Options struct {
+	persist.Options
+
+	// BusyTimeout is [Config.BusyTimeout].
+	BusyTimeout time.Duration
+
+	// MaxReaders is [Config.MaxReaders].
+	MaxReaders int
+
+	// ReadOnly is [Config.ReadOnly].
+	ReadOnly bool
+}
+
+// apply sets cfg's fields from o's non-zero ones. Before Config, a URL
+// parameter won over the same Options field; now code wins, as it does
+// on PostgreSQL.
+func (o *Options) apply(cfg *Config) {
+	if o == nil {
+		return
+	}
+	if o.Logger != nil {
+		cfg.Logger = o.Logger
+	}
+	if o.Retry != nil {
+		cfg.Retry = o.Retry
+	}
+	if o.BusyTimeout != 0 {
+		cfg.BusyTimeout = o.BusyTimeout
+	}
+	if o.MaxReaders != 0 {
+		cfg.MaxReaders = o.MaxReaders
+	}
+	if o.ReadOnly {
+		cfg.ReadOnly = true
+	}
+}
+
+// ParseURL returns the database file path that a sqlite: or file: URL
+// names, or memory true for an in-memory database.
+//
+// Deprecated: use [ParseConfig], whose Config holds the path (or
+// [MemoryPath]) and every other setting of the URL. ParseURL will be
+// removed in v0.3.0.
+func ParseURL(rawURL string) (path string, memory bool, err error) {
+	c, err := parseURL(rawURL)
+	if err != nil {
+		return "", false, err
+	}
+	return c.path, c.memory, nil
 }
 
 // openURL is the persist.OpenFunc for the sqlite and file schemes: the

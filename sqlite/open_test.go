@@ -190,3 +190,20 @@ func ExampleParseConfig() {
 	fmt.Println(cfg)
 	// Output: sqlite:///data/app.db?busy_timeout=2s&max_readers=8
 }
+
+// TestOpen_DeprecatedOptions checks that Open still takes the deprecated
+// Options until they go, and applies them after the URL.
+func TestOpen_DeprecatedOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sqlite.Open(context.Background(), "sqlite:///"+path+"?busy_timeout=100", &sqlite.Options{BusyTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := sqlite.ConnPragmas(t, db)["writer"]["busy_timeout"]; got != 300 {
+		t.Errorf("busy_timeout=%v, want the Options' 300", got)
+	}
+	if p, memory, err := sqlite.ParseURL("sqlite:///" + path); err != nil || memory || p != path {
+		t.Errorf("ParseURL=%q, %v, %v; want %q", p, memory, err, path)
+	}
+}
