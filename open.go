@@ -10,7 +10,9 @@ import (
 	"sync"
 )
 
-// Options configure a DB. A nil *Options means the defaults.
+// Options configure a DB. A nil *Options means the defaults. A backend
+// reads the URL first and then applies these, as its OpenConfig applies
+// what code sets on its Config: code wins over the URL.
 type Options struct {
 	// Logger receives connection-level events (opens, retries, upgrades of
 	// old table layouts). Nil discards them. URLs are redacted and no
@@ -23,7 +25,8 @@ type Options struct {
 }
 
 // OpenFunc opens a DB for a URL whose scheme it was registered for. It
-// receives the URL as the caller wrote it.
+// receives the URL as the caller wrote it. The backends in this module
+// parse it into their Config, apply opts, and open that Config.
 type OpenFunc func(ctx context.Context, url string, opts *Options) (DB, error)
 
 var (

@@ -170,8 +170,9 @@ type Tx interface {
 // goroutines and should be long-lived: open it once, share it, close it on
 // shutdown.
 type DB interface {
-	// Store returns the named table, creating it on first use. Names match
-	// ^[a-z_][a-z0-9_]{0,62}$; anything else is [ErrInvalid].
+	// Store returns the named table. It does no I/O: the table is created
+	// by the first operation that uses it, under that operation's context.
+	// Names match ^[a-z_][a-z0-9_]{0,62}$; anything else is [ErrInvalid].
 	Store(name string) (Store, error)
 
 	// Tables lists the tables that hold records, sorted by name.

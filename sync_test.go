@@ -161,7 +161,7 @@ func each(list func() ([]persist.Record, error)) iter.Seq2[persist.Record, error
 func TestSyncStoreConformance(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
-			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"), nil)
+			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "sync.db"))
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -173,7 +173,12 @@ func TestSyncStoreConformance(t *testing.T) {
 		url := pgtest.URL(t)
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
 			schema := pgtest.Schema(t, url, "persist_sync_")
-			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			cfg, err := postgres.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Schema = schema
+			db, err := postgres.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -188,7 +193,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			lg := sqlitetest.OpenLegacy(t, path)
-			db, err := sqlite.Open(t.Context(), path, nil)
+			db, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -201,7 +206,12 @@ func TestSyncStoreSharedTables(t *testing.T) {
 		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 			schema := pgtest.Schema(t, url, "persist_sync_")
 			lg := pgtest.OpenLegacy(t, pgtest.WithSearchPath(t, url, schema, nil))
-			db, err := postgres.Open(t.Context(), url, &postgres.Options{Schema: schema})
+			cfg, err := postgres.ParseConfig(url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Schema = schema
+			db, err := postgres.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -212,7 +222,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 }
 
 func TestSyncStoreTimeout(t *testing.T) {
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "timeout.db"), nil)
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "timeout.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,9 +37,6 @@ type Ledger struct {
 
 	lastSweep atomic.Int64 // unix seconds of the last opportunistic sweep
 
-	prepared  atomic.Bool
-	prepareMu sync.Mutex
-
 	lanes [lanes]lane  // where operations are combined (see batch.go)
 	gated atomic.Int32 // leaders held by beforeBatch
 
@@ -49,9 +46,10 @@ type Ledger struct {
 	limits limitCache  // budgets as this Ledger last read them (see limitcache.go)
 }
 
-// New returns a Ledger over db, creating its tables if needed (see
-// [Options.Prefix] and [Options.RequestsTable]). The Ledger does not own
-// db: close db when done with both.
+// New returns a Ledger over db. Its tables (see [Options.Prefix] and
+// [Options.RequestsTable]) are created by the first operation that uses
+// them, as [persist.DB.Store] does. The Ledger does not own db: close db
+// when done with both.
 func New(db persist.DB, opts *Options) (*Ledger, error) {
 	if db == nil {
 		return nil, fmt.Errorf("budget: new: %w: nil DB", persist.ErrInvalid)
@@ -66,32 +64,6 @@ func New(db persist.DB, opts *Options) (*Ledger, error) {
 		}
 	}
 	return &Ledger{db: db, cfg: cfg, known: make(map[string]struct{})}, nil
-}
-
-// prepare touches each table once, outside any transaction, before the
-// first transaction uses it. A backend may create a table on first use
-// through a connection of its own; doing that inside many concurrent
-// transactions that each hold a pooled connection could exhaust the pool.
-func (l *Ledger) prepare(ctx context.Context) error {
-	if l.prepared.Load() {
-		return nil
-	}
-	l.prepareMu.Lock()
-	defer l.prepareMu.Unlock()
-	if l.prepared.Load() {
-		return nil
-	}
-	for _, name := range []string{l.cfg.limits, l.cfg.counters, l.cfg.holds} {
-		s, err := l.db.Store(name)
-		if err != nil {
-			return err
-		}
-		if _, err := s.Get(ctx, "~prepare"); err != nil && !errors.Is(err, persist.ErrNotFound) {
-			return err
-		}
-	}
-	l.prepared.Store(true)
-	return nil
 }
 
 // Request asks for budget on behalf of one model call.

@@ -91,9 +91,6 @@ func (r *Reservation) settle(ctx context.Context, op string, actual Micros) erro
 
 // settle moves r's hold into spend on each counter, through the combiner.
 func (l *Ledger) settle(ctx context.Context, r *Reservation, actual Micros) error {
-	if err := l.prepare(ctx); err != nil {
-		return err
-	}
 	return l.submit(ctx, &job{kind: opSettle, r: r, actual: actual}).err
 }
 
@@ -103,9 +100,6 @@ func (l *Ledger) settle(ctx context.Context, r *Reservation, actual Micros) erro
 func (l *Ledger) charge(ctx context.Context, scopes []Scope, at time.Time, actual Micros) error {
 	if actual == 0 {
 		return nil
-	}
-	if err := l.prepare(ctx); err != nil {
-		return err
 	}
 	targets, err := l.plan(ctx, scopes, at)
 	if err != nil || len(targets) == 0 {

@@ -62,9 +62,6 @@ func (l *Ledger) Reserve(ctx context.Context, req Request) (*Reservation, error)
 
 func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now time.Time) (*Reservation, error) {
 	const op = "reserve"
-	if err := l.prepare(ctx); err != nil {
-		return nil, wrap(op, err)
-	}
 	_, cache := l.db.(persist.Applier)
 	refreshed := false
 	for {

@@ -79,6 +79,44 @@ func allCalls(tb testing.TB, db persist.DB, s persist.Store) []call {
 }
 
 func testLifecycle(t *testing.T, open openFunc) {
+	t.Run("StoreIsLazy", func(t *testing.T) {
+		// DB.Store takes no context, so it must do no I/O: the table is
+		// made by the first operation that uses it, under that
+		// operation's context, whose error that operation returns.
+		db := open(t)
+		a := mustStore(t, db, "lazy_a")
+		b := mustStore(t, db, "lazy_b")
+		wantTables := func(want ...string) {
+			t.Helper()
+			if names := mustTables(t, db); !slices.Equal(names, want) {
+				t.Errorf("Tables()=%q, want %q", names, want)
+			}
+		}
+		wantTables()
+		for _, c := range allCalls(t, db, a) {
+			switch c.name {
+			case "Tables", "Ping", "Tx":
+				continue
+			}
+			err := c.fn(canceled())
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("%s with a cancelled context on a new store: err=%v, want one matching %v", c.name, err, context.Canceled)
+			}
+			var pe *persist.Error
+			if errors.As(err, &pe) && pe.Op == "store" {
+				t.Errorf("%s: err=%v names op store, want the operation's own", c.name, err)
+			}
+		}
+		wantTables()
+		wantMissing(t, a, "x") // a read is a first use too
+		wantTables("lazy_a")
+		mustPut(t, b, "x", `{}`)
+		wantTables("lazy_a", "lazy_b")
+		if got := mustGet(t, mustStore(t, db, "lazy_b"), "x"); got.Revision != 1 {
+			t.Errorf("Get through a second Store handle: Revision=%v, want 1", got.Revision)
+		}
+	})
+
 	t.Run("Canceled", func(t *testing.T) {
 		db, s := openStore(t, open, "items")
 		mustPut(t, s, "a", `{"v":1}`)

@@ -8,7 +8,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		persisttest.TestStore(t, func(t *testing.T) persist.DB {
-//			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"), nil)
+//			db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
 //			if err != nil {
 //				t.Fatal(err)
 //			}
@@ -159,7 +159,10 @@ type openFunc = func(t *testing.T) persist.DB
 //     top-level keys, one repeated; strings at the escape and surrogate
 //     edges; 128- and 129-byte filter keys; 63-byte table names that share
 //     62 bytes (or 51 and a 32-bit hash) and 64-byte ones.
-//   - Lifecycle: every method called with a cancelled context returns an
+//   - Lifecycle: DB.Store does no I/O: a table is listed by Tables only
+//     once an operation has used it (a read counts), and an operation with
+//     a cancelled context on a new store fails with the context's error,
+//     creating nothing. Every method called with a cancelled context returns an
 //     error matching [context.Canceled] (an expired one, matching
 //     [context.DeadlineExceeded]) and writes nothing; Close is idempotent,
 //     and afterwards every method, including DB.Store, Tx, Ping and a

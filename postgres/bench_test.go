@@ -30,7 +30,7 @@ const benchWorkers = 8
 // is the indexed path, and Put and InsertMany pay for the index.
 func benchFixture(b *testing.B, table string, rows int) (*postgres.DB, *postgres.Store, *pgxpool.Pool) {
 	b.Helper()
-	db, schema := mustOpen(b, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(b, func(c *postgres.Config) { c.QueryIndex = true })
 	s := mustStore(b, db, table)
 	ctx := context.Background()
 	if _, err := s.Count(ctx); err != nil { // creates the table

@@ -11,7 +11,7 @@ import (
 var _ persist.BulkLoader = (*Store)(nil)
 
 // BeginBulkLoad drops the table's GIN index (which serves Query, see
-// [Options.QueryIndex]) if the table is empty and has one, so that a load
+// [Config.QueryIndex]) if the table is empty and has one, so that a load
 // maintains only the primary key and seq indexes, and returns finish, which
 // creates the index again in one pass and runs ANALYZE so the planner knows
 // the new rows. Building the index once is several times faster than

@@ -56,7 +56,7 @@ func events(n int) []persist.Record {
 }
 
 func TestBulkLoad_EmptyTableDefersGINIndex(t *testing.T) {
-	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	ctx := t.Context()
 	s := mustStore(t, db, "events")
 	finish := mustBegin(t, s)
@@ -106,7 +106,7 @@ func TestBulkLoad_EmptyTableDefersGINIndex(t *testing.T) {
 }
 
 func TestBulkLoad_TableWithRowsDefersNothing(t *testing.T) {
-	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	ctx := t.Context()
 	s := mustStore(t, db, "events")
 	if _, err := s.Put(ctx, persist.Record{ID: "first", Data: []byte(`{}`)}); err != nil {
@@ -130,7 +130,7 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 	u := testURL(t)
 	schema := newSchema(t)
 	ctx := t.Context()
-	db1, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
+	db1, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema; c.QueryIndex = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 	}
 
 	// A DB without the option leaves the table as it finds it.
-	plain, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+	plain, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestBulkLoad_UnfinishedIsRestoredByNextDB(t *testing.T) {
 		t.Fatal("GIN index created by a DB without QueryIndex")
 	}
 
-	db2, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
+	db2, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema; c.QueryIndex = true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestBulkLoad_WithoutQueryIndex(t *testing.T) {
 }
 
 func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
-	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	ctx := t.Context()
 	if _, err := mustStore(t, db, "events").Count(ctx); err != nil {
 		t.Fatal(err)
@@ -240,7 +240,7 @@ func TestBulkLoad_InsideTxDefersNothing(t *testing.T) {
 
 func TestBulkLoad_ClosedOrCancelledFails(t *testing.T) {
 	// With the index there is a rebuild for finish to fail at.
-	db, _ := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, _ := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	s := mustStore(t, db, "events")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -272,7 +272,7 @@ func TestBulkLoad_ConcurrentWithFirstUse(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema, QueryIndex: true})
+			db, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema; c.QueryIndex = true })
 			if err != nil {
 				errs <- err
 				return

@@ -13,7 +13,7 @@ func TestConformance(t *testing.T) {
 	persisttest.TestStore(t, func(t *testing.T) persist.DB {
 		// Cleanups run last-in first-out: Close, then the schema drop.
 		schema := newSchema(t)
-		db, err := postgres.Open(t.Context(), withSearchPath(t, schema, nil), nil)
+		db, err := postgres.Open(t.Context(), withSearchPath(t, schema, nil))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -28,7 +28,7 @@ type DB struct {
 	maxConns int32
 
 	// queryIndex says whether tables get the GIN index on data (see
-	// Options.QueryIndex).
+	// Config.QueryIndex).
 	queryIndex bool
 
 	closed    atomic.Bool
@@ -101,27 +101,14 @@ func (db *DB) store(name string, tx *txState) (*Store, error) {
 }
 
 // Tables lists the persist tables in the schema, sorted: those recorded in
-// persist_meta, tables in the earlier two-column layout, and any table a
-// Store was obtained for on this DB (which it creates first).
+// persist_meta and tables in the earlier two-column layout. A table a Store
+// was obtained for is listed once an operation has used it.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	if db.closed.Load() {
 		return nil, &persist.Error{Op: "tables", Err: persist.ErrClosed}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, &persist.Error{Op: "tables", Err: err}
-	}
-	db.mu.Lock()
-	pending := make([]*table, 0, len(db.tables))
-	for _, t := range db.tables {
-		if !t.ready.Load() {
-			pending = append(pending, t)
-		}
-	}
-	db.mu.Unlock()
-	for _, t := range pending {
-		if err := db.ensure(ctx, "tables", t); err != nil {
-			return nil, err
-		}
 	}
 	var names []string
 	err := retry.Do(ctx, db.retry, db.log, "tables", func(ctx context.Context) error {

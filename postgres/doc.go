@@ -5,17 +5,25 @@
 //
 // Import the package for its side effect to make [persist.Open] accept
 // postgres://, postgresql:// and SQLAlchemy-style postgresql+psycopg2://
-// (or +psycopg, +asyncpg) URLs, or call [Open] for the backend's own
-// [Options]:
+// (or +psycopg, +asyncpg) URLs, or call [Open] with one. To configure in
+// code, as pgxpool does: [ParseConfig] reads the URL into a [Config],
+// your code changes it, and [OpenConfig] opens it; what the Config holds
+// then wins over what the URL said. [Config.Pool] is pgx's own
+// *pgxpool.Config, where pool settings, connection hooks and a pgx
+// QueryTracer (such as otelpgx's) are attached:
 //
-//	db, err := postgres.Open(ctx, "postgres://app@db.example.com/app?sslmode=verify-full", &postgres.Options{
-//		MaxConns:   16,
-//		QueryIndex: true,
-//	})
+//	cfg, err := postgres.ParseConfig("postgres://app@db.example.com/app?sslmode=verify-full")
+//	if err != nil {
+//		return err
+//	}
+//	cfg.Pool.MaxConns = 16
+//	cfg.Pool.ConnConfig.Tracer = otelpgx.NewTracer()
+//	cfg.QueryIndex = true
+//	db, err := postgres.OpenConfig(ctx, cfg)
 //
 // # Storage
 //
-// Each store is a table named exactly as the store, in [Options.Schema] (by
+// Each store is a table named exactly as the store, in [Config.Schema] (by
 // default the connection's current schema):
 //
 //	id         text PRIMARY KEY
@@ -29,9 +37,11 @@
 // clock, as on SQLite; only a writer that names id and data alone gets the
 // server's, from the columns' defaults. The write that replaces a record
 // sets its data, its revision plus one and updated_at in every statement
-// alike.
+// alike. A row trigger, persist_revision, does the same for an update that
+// left the revision alone, which only a writer that names id and data
+// makes, so such a write is never lost to a stale revision.
 //
-// There is a unique index on seq and, with [Options.QueryIndex] (or
+// There is a unique index on seq and, with [Config.QueryIndex] (or
 // query_index=true in the URL), a GIN index USING gin (data jsonb_path_ops)
 // that serves [Store.Query]'s data @> filter. The index is opt-in because
 // every write pays for it; without it Query scans the table. A DB with the
@@ -42,8 +52,9 @@
 // in place, in one transaction, the first time a store uses it: the new
 // columns are added and seq is numbered in the table's physical order.
 //
-// Tables are created on first use, under pg_advisory_xact_lock, so several
-// processes may start at once.
+// [DB.Store] does no I/O. A table is created by the first operation that
+// uses it, under that operation's context and pg_advisory_xact_lock, so
+// several processes may start at once.
 //
 // A [Store] is a [persist.BulkLoader]: loading an empty table between
 // [Store.BeginBulkLoad] and its finish builds its GIN index, if it has one,
@@ -54,12 +65,12 @@
 //
 // # Microsoft Entra authentication
 //
-// With [Options.TokenCredential] set, or the environment variable
+// With [Config.TokenCredential] set, or the environment variable
 // POSTGRES_USE_MANAGED_IDENTITY=true (which uses azidentity's
 // DefaultAzureCredential), every new connection authenticates with an
 // access token for [TokenScope] as its password, as Azure Database for
 // PostgreSQL expects. The token is cached and refreshed
-// [Options.TokenRefreshBefore] ahead of expiry by a single request however
+// [Config.TokenRefreshBefore] ahead of expiry by a single request however
 // many connections need it; tokens are never logged or put in errors. A URL
 // with a password takes precedence and tokens are not used.
 //

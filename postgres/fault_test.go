@@ -46,8 +46,9 @@ func TestFaultTerminatedConnections(t *testing.T) {
 	app := "persist_fault_" + hex.EncodeToString(b[:])
 	var retries atomic.Int64
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, withSearchPath(t, schema, map[string]string{"application_name": app}),
-		&postgres.Options{Options: persist.Options{Logger: slog.New(countingHandler{&retries})}})
+	db, err := openWith(ctx, withSearchPath(t, schema, map[string]string{"application_name": app}), func(c *postgres.Config) {
+		c.Logger = slog.New(countingHandler{&retries})
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func jsonEqual(a, b []byte) bool {
 func TestUnavailableAfterOpen(t *testing.T) {
 	c := startCluster(t)
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, c.adminURL(), nil)
+	db, err := postgres.Open(ctx, c.adminURL())
 	if err != nil {
 		t.Fatal(err)
 	}

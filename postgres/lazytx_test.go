@@ -16,7 +16,7 @@ import (
 // whichever way it is sent, and the one pooled connection comes back idle
 // after every outcome.
 func TestTxBeginsWithFirstStatement(t *testing.T) {
-	db, _ := mustOpen(t, &postgres.Options{MaxConns: 1})
+	db, _ := mustOpen(t, func(c *postgres.Config) { c.Pool.MaxConns = 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	s := mustStore(t, db, "lazy")

@@ -46,7 +46,7 @@ func (s *Store) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[p
 
 // Query is List restricted to records whose top-level fields equal the
 // filter's, evaluated as data @> filter so that the GIN index serves it on
-// a DB with [Options.QueryIndex]; without the index it scans. jsonb
+// a DB with [Config.QueryIndex]; without the index it scans. jsonb
 // compares numbers by value (1 equals 1.0) and never across types, and a
 // null field is distinct from a missing one. A filter that is not an object
 // of scalars with valid keys yields [persist.ErrInvalid].

@@ -39,16 +39,30 @@ func mustExec(tb testing.TB, u string, sql ...string) {
 	pgtest.Exec(tb, u, sql...)
 }
 
-// mustOpen opens a DB on a fresh schema, closed when the test ends.
-func mustOpen(tb testing.TB, opts *postgres.Options) (*postgres.DB, string) {
+// openWith opens u as ParseConfig and OpenConfig do, after edit (if not
+// nil) has changed the Config.
+func openWith(ctx context.Context, u string, edit func(c *postgres.Config)) (*postgres.DB, error) {
+	cfg, err := postgres.ParseConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	return postgres.OpenConfig(ctx, cfg)
+}
+
+// mustOpen opens a DB on a fresh schema, closed when the test ends; edit,
+// if not nil, changes the Config first.
+func mustOpen(tb testing.TB, edit func(c *postgres.Config)) (*postgres.DB, string) {
 	tb.Helper()
 	schema := newSchema(tb)
-	if opts == nil {
-		opts = &postgres.Options{}
-	}
-	o := *opts
-	o.Schema = schema
-	db, err := postgres.Open(context.Background(), testURL(tb), &o)
+	db, err := openWith(context.Background(), testURL(tb), func(c *postgres.Config) {
+		if edit != nil {
+			edit(c)
+		}
+		c.Schema = schema
+	})
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}

@@ -83,7 +83,7 @@ func TestObjectNameUnique(t *testing.T) {
 // earlier versions: the second failed with 42P07, or, sharing only the
 // 3-letter suffixes' names, silently got no seq or GIN index.
 func TestCollidingTableNames(t *testing.T) {
-	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	ctx := t.Context()
 	a, b := legacyCollision(t)
 	for _, name := range []string{a, b} {
@@ -116,7 +116,7 @@ func TestCollidingTableNames(t *testing.T) {
 // the COPY path of a bulk load finds the sequence, and QueryIndex adopts
 // the existing GIN index rather than building a second one.
 func TestLegacyObjectNames(t *testing.T) {
-	db, schema := mustOpen(t, &postgres.Options{QueryIndex: true})
+	db, schema := mustOpen(t, func(c *postgres.Config) { c.QueryIndex = true })
 	ctx := t.Context()
 	name := "legacy_" + strings.Repeat("n", 56)
 	u := withSearchPath(t, schema, nil)

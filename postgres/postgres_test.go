@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/ident"
@@ -64,7 +65,7 @@ func TestOpen(t *testing.T) {
 			"postgres://user:hunter2secret@[::1/db",
 			"mysql://user:hunter2secret@127.0.0.1/db",
 		} {
-			_, err := postgres.Open(ctx, bad, nil)
+			_, err := postgres.Open(ctx, bad)
 			if !errors.Is(err, persist.ErrInvalid) {
 				t.Errorf("Open(%q) err=%v, want ErrInvalid", persist.Redact(bad), err)
 			}
@@ -72,10 +73,20 @@ func TestOpen(t *testing.T) {
 				t.Errorf("error contains the password: %v", err)
 			}
 		}
-		for _, o := range []*postgres.Options{{MaxConns: -1}, {MinConns: 5, MaxConns: 2}, {Schema: "Bad-Name"}} {
-			if _, err := postgres.Open(ctx, u, o); !errors.Is(err, persist.ErrInvalid) {
-				t.Errorf("Open(%+v) err=%v, want ErrInvalid", o, err)
+		for name, edit := range map[string]func(c *postgres.Config){
+			"MaxConns0":        func(c *postgres.Config) { c.Pool.MaxConns = 0 },
+			"MinConnsNegative": func(c *postgres.Config) { c.Pool.MinConns = -1 },
+			"MinAboveMax":      func(c *postgres.Config) { c.Pool.MinConns, c.Pool.MaxConns = 5, 2 },
+			"BadSchema":        func(c *postgres.Config) { c.Schema = "Bad-Name" },
+			"NoPool":           func(c *postgres.Config) { c.Pool = nil },
+			"HandMadePool":     func(c *postgres.Config) { c.Pool = &pgxpool.Config{ConnConfig: c.Pool.ConnConfig, MaxConns: 2} },
+		} {
+			if _, err := openWith(ctx, u, edit); !errors.Is(err, persist.ErrInvalid) {
+				t.Errorf("OpenConfig(%s) err=%v, want ErrInvalid", name, err)
 			}
+		}
+		if _, err := postgres.OpenConfig(ctx, nil); !errors.Is(err, persist.ErrInvalid) {
+			t.Errorf("OpenConfig(nil) err=%v, want ErrInvalid", err)
 		}
 	})
 	t.Run("PoolSize", func(t *testing.T) {
@@ -83,7 +94,7 @@ func TestOpen(t *testing.T) {
 		if strings.Contains(u, "?") {
 			sep = "&"
 		}
-		db, err := postgres.Open(ctx, u+sep+"pool_max_conns=7", nil)
+		db, err := postgres.Open(ctx, u+sep+"pool_max_conns=7")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,19 +102,19 @@ func TestOpen(t *testing.T) {
 		if n := postgres.MaxConns(db); n != 7 {
 			t.Errorf("MaxConns=%v from the URL, want 7", n)
 		}
-		db2, err := postgres.Open(ctx, u+sep+"pool_max_conns=7", &postgres.Options{MaxConns: 3})
+		db2, err := openWith(ctx, u+sep+"pool_max_conns=7", func(c *postgres.Config) { c.Pool.MaxConns = 3 })
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db2.Close()
 		if n := postgres.MaxConns(db2); n != 3 {
-			t.Errorf("MaxConns=%v with Options.MaxConns 3, want 3", n)
+			t.Errorf("MaxConns=%v with Pool.MaxConns set to 3 after the URL said 7, want 3", n)
 		}
 	})
 	t.Run("NewSchema", func(t *testing.T) {
 		schema := newSchema(t)
 		mustExec(t, u, "DROP SCHEMA "+ident.Quote(schema))
-		db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+		db, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +132,7 @@ func TestUnreachable(t *testing.T) {
 		"postgres://app:pw-secret-42@host.invalid/db",
 	} {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		_, err := postgres.Open(ctx, u, nil)
+		_, err := postgres.Open(ctx, u)
 		wantConnError(t, err, "pw-secret-42")
 		if !strings.Contains(err.Error(), "xxxxx") {
 			t.Errorf("err=%v, want the redacted URL", err)
@@ -143,9 +154,12 @@ func TestLegacyLayout(t *testing.T) {
 		"CREATE TABLE "+q+"unrelated (x int)",
 	)
 	var logs bytes.Buffer
-	opts := &postgres.Options{Schema: schema, Options: persist.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}}
+	opts := func(c *postgres.Config) {
+		c.Schema = schema
+		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	}
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, u, opts)
+	db, err := openWith(ctx, u, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +205,7 @@ func TestLegacyLayout(t *testing.T) {
 
 	// A second open finds the table upgraded and changes nothing.
 	logs.Reset()
-	db2, err := postgres.Open(ctx, u, opts)
+	db2, err := openWith(ctx, u, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +243,7 @@ func TestConcurrentCreate(t *testing.T) {
 	errs := make(chan error, n*4)
 	for i := range n {
 		wg.Go(func() {
-			db, err := postgres.Open(ctx, u, &postgres.Options{Schema: schema})
+			db, err := openWith(ctx, u, func(c *postgres.Config) { c.Schema = schema })
 			if err != nil {
 				errs <- err
 				return
@@ -284,7 +298,7 @@ func TestConcurrentCreate(t *testing.T) {
 func TestQueryUsesGINIndex(t *testing.T) {
 	schema := newSchema(t)
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, withSearchPath(t, schema, map[string]string{"query_index": "true"}), nil)
+	db, err := postgres.Open(ctx, withSearchPath(t, schema, map[string]string{"query_index": "true"}))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -408,9 +422,9 @@ func TestInsertManyBulk(t *testing.T) {
 // one with 40P01 and Tx runs it again.
 func TestTxRetriesDeadlock(t *testing.T) {
 	var logs syncBuffer
-	db, _ := mustOpen(t, &postgres.Options{Options: persist.Options{
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}})
+	db, _ := mustOpen(t, func(c *postgres.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	ctx := t.Context()
 	s := mustStore(t, db, "items")
 	for _, id := range []string{"a", "b"} {
@@ -479,7 +493,7 @@ func (b *syncBuffer) String() string {
 // by a transaction that uses a new table, none may wait for another
 // connection to create it.
 func TestTxCreatesTablesOnItsOwnConnection(t *testing.T) {
-	db, _ := mustOpen(t, &postgres.Options{MaxConns: 2})
+	db, _ := mustOpen(t, func(c *postgres.Config) { c.Pool.MaxConns = 2 })
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup

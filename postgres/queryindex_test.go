@@ -21,6 +21,7 @@ func useTable(tb testing.TB, db persist.DB, table string) {
 
 func TestQueryIndex_URLParameter(t *testing.T) {
 	ctx := t.Context()
+	yes, no := true, false
 	t.Run("InvalidValue", func(t *testing.T) {
 		// Parsing fails before any connection, so no server is needed.
 		for _, bad := range []string{
@@ -28,7 +29,7 @@ func TestQueryIndex_URLParameter(t *testing.T) {
 			"postgresql+psycopg2://app:hunter2secret@127.0.0.1/db?sslmode=disable&query_index=bogus",
 			"host=127.0.0.1 user=app password=hunter2secret query_index=bogus",
 		} {
-			_, err := postgres.Open(ctx, bad, nil)
+			_, err := postgres.Open(ctx, bad)
 			if !errors.Is(err, persist.ErrInvalid) {
 				t.Errorf("Open(%q) err=%v, want ErrInvalid", persist.Redact(bad), err)
 				continue
@@ -47,14 +48,15 @@ func TestQueryIndex_URLParameter(t *testing.T) {
 	for _, c := range []struct {
 		name     string
 		param    string
-		option   bool
+		set      *bool // what code sets Config.QueryIndex to after the URL, if anything
 		wantGIN  bool
 		registry bool
 	}{
 		{name: "True", param: "true", wantGIN: true},
 		{name: "One", param: "1", wantGIN: true},
 		{name: "False", param: "false"},
-		{name: "ZeroOverriddenByOptions", param: "0", option: true, wantGIN: true},
+		{name: "ZeroOverriddenByCode", param: "0", set: &yes, wantGIN: true},
+		{name: "TrueOverriddenByCode", param: "true", set: &no},
 		{name: "ThroughPersistOpen", param: "true", wantGIN: true, registry: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -65,7 +67,11 @@ func TestQueryIndex_URLParameter(t *testing.T) {
 			if c.registry {
 				db, err = persist.Open(ctx, u, nil)
 			} else {
-				db, err = postgres.Open(ctx, u, &postgres.Options{QueryIndex: c.option})
+				db, err = openWith(ctx, u, func(cfg *postgres.Config) {
+					if c.set != nil {
+						cfg.QueryIndex = *c.set
+					}
+				})
 			}
 			if err != nil {
 				t.Fatalf("Open with query_index=%s: %v", c.param, err)
@@ -88,7 +94,7 @@ func TestQueryIndex_ExistingTables(t *testing.T) {
 	schema := newSchema(t)
 	open := func(queryIndex bool) *postgres.DB {
 		t.Helper()
-		db, err := postgres.Open(ctx, testURL(t), &postgres.Options{Schema: schema, QueryIndex: queryIndex})
+		db, err := openWith(ctx, testURL(t), func(c *postgres.Config) { c.Schema = schema; c.QueryIndex = queryIndex })
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

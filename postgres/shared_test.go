@@ -14,7 +14,7 @@ func TestSharedTables(t *testing.T) {
 	persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 		u := withSearchPath(t, newSchema(t), nil)
 		lg := pgtest.OpenLegacy(t, u)
-		db, err := postgres.Open(t.Context(), u, nil)
+		db, err := postgres.Open(t.Context(), u)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

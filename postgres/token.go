@@ -22,12 +22,12 @@ import (
 const TokenScope = "https://ossrdbms-aad.database.windows.net/.default"
 
 // EnvManagedIdentity is the environment variable that, when true, makes
-// [Open] authenticate with azidentity's DefaultAzureCredential if
-// [Options.TokenCredential] is nil.
+// [OpenConfig] authenticate with azidentity's DefaultAzureCredential if
+// [Config.TokenCredential] is nil.
 const EnvManagedIdentity = "POSTGRES_USE_MANAGED_IDENTITY"
 
 // DefaultTokenRefreshBefore is how long before expiry a cached token is
-// replaced when [Options.TokenRefreshBefore] is zero.
+// replaced when [Config.TokenRefreshBefore] is zero.
 const DefaultTokenRefreshBefore = 5 * time.Minute
 
 // tokenSource caches one access token for the pool's BeforeConnect hook.

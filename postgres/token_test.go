@@ -115,11 +115,11 @@ func TestTokenCredential(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	ctx := t.Context()
-	db, err := postgres.Open(ctx, c.url("app"), &postgres.Options{
-		Options:         persist.Options{Logger: logger},
-		TokenCredential: cred,
-		Schema:          "app",
-		MaxConns:        30,
+	db, err := openWith(ctx, c.url("app"), func(cfg *postgres.Config) {
+		cfg.Logger = logger
+		cfg.TokenCredential = cred
+		cfg.Schema = "app"
+		cfg.Pool.MaxConns = 30
 	})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -181,7 +181,7 @@ func TestTokenCredential(t *testing.T) {
 	t.Run("WrongToken", func(t *testing.T) {
 		bad := &fakeCredential{clock: clock}
 		bad.set("nope-not-the-password", time.Hour, nil)
-		_, err := postgres.Open(ctx, c.url("app"), &postgres.Options{TokenCredential: bad, Schema: "app"})
+		_, err := openWith(ctx, c.url("app"), func(cfg *postgres.Config) { cfg.TokenCredential = bad; cfg.Schema = "app" })
 		wantConnError(t, err, "nope-not-the-password")
 		var pe interface{ SQLState() string }
 		if !errors.As(err, &pe) || pe.SQLState() != "28P01" {
@@ -194,7 +194,7 @@ func TestTokenCredential(t *testing.T) {
 		failing.set("", 0, errors.New("managed identity endpoint refused the request"))
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		_, err := postgres.Open(ctx, c.url("app"), &postgres.Options{TokenCredential: failing, Schema: "app"})
+		_, err := openWith(ctx, c.url("app"), func(cfg *postgres.Config) { cfg.TokenCredential = failing; cfg.Schema = "app" })
 		wantConnError(t, err, "token-1", "token-2")
 		if errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("err=%v; want the credential's failure, not the deadline", err)
@@ -209,9 +209,10 @@ func TestTokenCredential(t *testing.T) {
 		unused.set("", 0, errors.New("must not be called"))
 		var logs bytes.Buffer
 		u := strings.Replace(c.url("app"), "app@", "app:token-2@", 1)
-		db, err := postgres.Open(ctx, u, &postgres.Options{
-			Options:         persist.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))},
-			TokenCredential: unused, Schema: "app",
+		db, err := openWith(ctx, u, func(cfg *postgres.Config) {
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			cfg.TokenCredential = unused
+			cfg.Schema = "app"
 		})
 		if err != nil {
 			t.Fatalf("Open: %v", err)
@@ -233,7 +234,7 @@ func TestTokenCredential(t *testing.T) {
 
 	t.Run("WrongPasswordInURL", func(t *testing.T) {
 		u := strings.Replace(c.url("app"), "app@", "app:wrong-password-123@", 1)
-		_, err := postgres.Open(ctx, u, nil)
+		_, err := postgres.Open(ctx, u)
 		wantConnError(t, err, "wrong-password-123")
 	})
 
@@ -243,14 +244,14 @@ func TestTokenCredential(t *testing.T) {
 	t.Run("ManagedIdentityEnv", func(t *testing.T) {
 		t.Run("ErrInvalid", func(t *testing.T) {
 			t.Setenv(postgres.EnvManagedIdentity, "maybe")
-			_, err := postgres.Open(t.Context(), c.url("app"), nil)
+			_, err := postgres.Open(t.Context(), c.url("app"))
 			if !errors.Is(err, persist.ErrInvalid) {
 				t.Errorf("err=%v, want ErrInvalid", err)
 			}
 		})
 		t.Run("False", func(t *testing.T) {
 			t.Setenv(postgres.EnvManagedIdentity, "false")
-			_, err := postgres.Open(t.Context(), c.url("app"), nil)
+			_, err := postgres.Open(t.Context(), c.url("app"))
 			wantConnError(t, err) // no token, no password: the server refuses
 		})
 		t.Run("NoIdentity", func(t *testing.T) {
@@ -261,7 +262,7 @@ func TestTokenCredential(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 			defer cancel()
 			start := time.Now()
-			_, err := postgres.Open(ctx, c.url("app"), nil)
+			_, err := postgres.Open(ctx, c.url("app"))
 			t.Logf("failed after %v", time.Since(start))
 			wantConnError(t, err, "token-1")
 		})

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/postgres"
+	"github.com/persistkit/persist/sqlite"
 )
 
 const (
@@ -95,6 +96,17 @@ func (r *leakRun) keep(what string, err error) error {
 
 func (r *leakRun) opts() *persist.Options { return &persist.Options{Logger: r.log} }
 
+// openPostgres is postgres.ParseConfig, then edit, then
+// postgres.OpenConfig.
+func openPostgres(ctx context.Context, u string, edit func(c *postgres.Config)) (*postgres.DB, error) {
+	cfg, err := postgres.ParseConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	edit(cfg)
+	return postgres.OpenConfig(ctx, cfg)
+}
+
 // TestNoSecretsLeak runs persist with a password in the URL and with a
 // token credential, through successes and failures (closed port, a server
 // that never answers, a failing credential, connections killed under it,
@@ -103,6 +115,7 @@ func (r *leakRun) opts() *persist.Options { return &persist.Options{Logger: r.lo
 // error in the chain), or anywhere in the values reachable from the errors.
 func TestNoSecretsLeak(t *testing.T) {
 	run := newLeakRun()
+	t.Run("Config", func(t *testing.T) { leakConfig(t, run) })
 	t.Run("Unreachable", func(t *testing.T) { leakUnreachable(t, run) })
 	t.Run("SQLite", func(t *testing.T) { leakSQLite(t, run) })
 	t.Run("PasswordServer", func(t *testing.T) { leakPasswordServer(t, run) })
@@ -296,6 +309,76 @@ func blackhole(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// tokenHolder is a credential that keeps its token in a field, as a
+// static or cached credential does.
+type tokenHolder struct{ token string }
+
+func (c *tokenHolder) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: c.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// leakConfig prints and logs the Configs of URLs and DSNs carrying the
+// password, with a token credential that holds the token, in every format;
+// and parses malformed ones, whose errors are checked with the others.
+func leakConfig(t *testing.T, run *leakRun) {
+	var text syncBuffer
+	textLog := slog.New(slog.NewTextHandler(&text, nil))
+	for i, u := range []string{
+		"postgres://u:" + secretPassword + "@127.0.0.1:1/x",
+		"postgresql+psycopg2://u:" + secretPassword + "@127.0.0.1:1/x?sslmode=disable&query_index=true",
+		"postgres://u@127.0.0.1:1/x?password=" + secretPassword,
+		"host=127.0.0.1 port=1 user=u password=" + secretPassword + " dbname=x",
+		"host=127.0.0.1 port=1 user=u password='with space " + secretPassword + "' dbname=x",
+	} {
+		cfg, err := postgres.ParseConfig(u)
+		if err != nil {
+			t.Fatalf("ParseConfig(%d): %v", i, err)
+		}
+		if cfg.Pool.ConnConfig.Password == "" {
+			t.Fatalf("ParseConfig(%d) found no password; the check would prove nothing", i)
+		}
+		cfg.TokenCredential = &tokenHolder{secretToken}
+		for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+			got := fmt.Sprintf(format, cfg)
+			for _, s := range secrets {
+				if strings.Contains(got, s) {
+					t.Errorf("config %d in %s contains %q: %s", i, format, s, got)
+				}
+			}
+		}
+		run.log.Info("config", "config", cfg)
+		textLog.Info("config", "config", cfg)
+	}
+	for _, s := range secrets {
+		if strings.Contains(text.String(), s) {
+			t.Errorf("text log of a Config contains %q: %s", s, text.String())
+		}
+	}
+	for i, u := range []string{
+		"postgres://u:" + secretPassword + "@127.0.0.1:notaport/x",
+		"postgres://u:" + secretPassword + "@[::1/x",
+		"postgres://u:" + secretPassword + "@127.0.0.1/x?query_index=maybe",
+		"host=127.0.0.1 user=u password=" + secretPassword + " query_index=maybe",
+	} {
+		if _, err := postgres.ParseConfig(u); err == nil {
+			t.Errorf("postgres.ParseConfig(%d) accepted a malformed URL", i)
+		} else {
+			run.keep(fmt.Sprintf("postgres config %d", i), err)
+		}
+	}
+	for i, u := range []string{
+		"sqlite:///x.db?password=" + secretPassword,
+		"sqlite://u:" + secretPassword + "@/x.db",
+		"mysql://u:" + secretPassword + "@h/x",
+	} {
+		if _, err := sqlite.ParseConfig(u); err == nil {
+			t.Errorf("sqlite.ParseConfig(%d) accepted a URL with a password", i)
+		} else {
+			run.keep(fmt.Sprintf("sqlite config %d", i), err)
+		}
+	}
+}
+
 // leakUnreachable opens URLs carrying the password, or a token
 // credential, against servers that cannot be reached.
 func leakUnreachable(t *testing.T, run *leakRun) {
@@ -334,7 +417,7 @@ func leakUnreachable(t *testing.T, run *leakRun) {
 		"host=127.0.0.1 port=1 user=u password='with space " + secretPassword + "' dbname=x",
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		db, err := postgres.Open(ctx, dsn, &postgres.Options{Options: *run.opts()})
+		db, err := openPostgres(ctx, dsn, func(c *postgres.Config) { c.Options = *run.opts() })
 		cancel()
 		if err == nil {
 			db.Close()
@@ -349,7 +432,10 @@ func leakUnreachable(t *testing.T, run *leakRun) {
 	cred := &fakeCredential{ttl: time.Hour}
 	for i, u := range []string{"postgres://u@127.0.0.1:1/x", "postgres://u@" + hole + "/x?connect_timeout=1"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		db, err := postgres.Open(ctx, u, &postgres.Options{Options: *run.opts(), TokenCredential: cred})
+		db, err := openPostgres(ctx, u, func(c *postgres.Config) {
+			c.Options = *run.opts()
+			c.TokenCredential = cred
+		})
 		cancel()
 		if err == nil {
 			db.Close()
@@ -370,7 +456,10 @@ func leakUnreachable(t *testing.T, run *leakRun) {
 	failing.fail.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, "postgres://u@127.0.0.1:1/x", &postgres.Options{Options: *run.opts(), TokenCredential: failing})
+	db, err := openPostgres(ctx, "postgres://u@127.0.0.1:1/x", func(c *postgres.Config) {
+		c.Options = *run.opts()
+		c.TokenCredential = failing
+	})
 	if err == nil {
 		db.Close()
 		t.Fatalf("Open with a failing credential succeeded")
@@ -540,8 +629,11 @@ func leakTokenServer(t *testing.T, run *leakRun) {
 	const ttl = 3 * time.Second
 	cred := &fakeCredential{ttl: ttl}
 	ctx := context.Background()
-	opts := &postgres.Options{Options: *run.opts(), TokenCredential: cred, TokenRefreshBefore: time.Hour}
-	db, err := postgres.Open(ctx, u, opts)
+	db, err := openPostgres(ctx, u, func(c *postgres.Config) {
+		c.Options = *run.opts()
+		c.TokenCredential = cred
+		c.TokenRefreshBefore = time.Hour
+	})
 	if err != nil {
 		run.keep("token open", err)
 		if !errors.Is(err, persist.ErrUnavailable) {

@@ -76,7 +76,7 @@ func buildFixture() (*benchFixture, error) {
 	}
 	f := &benchFixture{dir: dir}
 	path := filepath.Join(dir, "bench.db")
-	if f.db, err = sqlite.Open(ctx, path, nil); err != nil {
+	if f.db, err = sqlite.Open(ctx, path); err != nil {
 		return f, err
 	}
 	f.closers = append(f.closers, f.db.Close)

@@ -13,7 +13,7 @@ import (
 func TestConformance(t *testing.T) {
 	t.Run("File", func(t *testing.T) {
 		persisttest.TestStore(t, func(t *testing.T) persist.DB {
-			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "conformance.db"), nil)
+			db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "conformance.db"))
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

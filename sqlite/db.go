@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -21,30 +20,6 @@ import (
 	msqlite "modernc.org/sqlite"
 )
 
-// Options configure a DB. A nil *Options means the defaults.
-type Options struct {
-	persist.Options
-
-	// BusyTimeout is how long a statement waits for a lock held by another
-	// connection or process before failing with a transient error. It is
-	// also how long DB.Store waits for the writer connection. Default 5s.
-	BusyTimeout time.Duration
-
-	// MaxReaders caps the read-only connection pool. Default
-	// max(4, GOMAXPROCS).
-	MaxReaders int
-
-	// ReadOnly opens an existing file for reading only (the URL parameter
-	// mode=ro): nothing in the file is created, upgraded or written, so
-	// its bytes stay as they were. A table in the earlier portal layout
-	// is read as it is, with its rowid order as insertion order, revision
-	// 1, and the time the DB was opened as created and updated time, as
-	// an upgrade would record them. Writes, [DB.Tx] and [DB.Store] for a
-	// missing table fail with [persist.ErrInvalid] and
-	// [persist.ErrNotFound]. Default false.
-	ReadOnly bool
-}
-
 // DB is a SQLite database: one writer connection and a pool of readers.
 // It implements [persist.DB] and is safe for concurrent use.
 type DB struct {
@@ -53,16 +28,15 @@ type DB struct {
 	readers *sql.DB
 	keeper  driver.Conn // holds an in-memory database alive; nil for files
 
-	log         *slog.Logger
-	policy      persist.RetryPolicy
-	busyTimeout time.Duration
-	closed      atomic.Bool
-	readOnly    bool
-	openedAt    int64 // Unix microseconds; read-only legacy tables' times
+	log      *slog.Logger
+	policy   persist.RetryPolicy
+	closed   atomic.Bool
+	readOnly bool
+	openedAt int64 // Unix microseconds; read-only legacy tables' times
 
 	mu       sync.RWMutex
-	stores   map[string]*Store // tables known to exist in the committed schema
-	ensureMu sync.Mutex        // serializes schema changes
+	stores   map[string]*Store // one per name, made by Store; see table.ready
+	ensureMu sync.Mutex        // serializes ensure: schema changes and statements
 }
 
 var (
@@ -71,57 +45,36 @@ var (
 	_ persist.Tx    = (*tx)(nil)
 )
 
-// Open opens the SQLite database that dsn names: a file path, ":memory:",
-// or a sqlite: or file: URL as [ParseURL] reads them. A missing file and
-// its directory are created (0600 and 0700). Parameters in a URL override
-// the corresponding opts fields.
+// OpenConfig opens the database cfg describes. cfg is not changed and may
+// be used again; its zero fields mean their defaults.
 //
-// Open fails with [persist.ErrInvalid] for a malformed URL, a
-// [*persist.ConnError] when the file cannot be created or opened, and a
-// [*persist.Error] when the file is not a usable database.
-func Open(ctx context.Context, dsn string, opts *Options) (*DB, error) {
-	var c urlConfig
-	lower := strings.ToLower(dsn)
+// OpenConfig fails with [persist.ErrInvalid] for a Config that cannot work
+// (nil, no Path, a negative BusyTimeout or MaxReaders, an in-memory
+// database read-only), a [*persist.ConnError] when the file cannot be
+// created or opened, and a [*persist.Error] when the file is not a usable
+// database.
+func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
+	if cfg == nil {
+		return nil, errInvalid("open", "", "", "nil Config; get one from ParseConfig")
+	}
+	c := *cfg
+	c.defaults()
 	switch {
-	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "file:"):
-		var err error
-		if c, err = parseURL(dsn); err != nil {
-			return nil, err
-		}
-	case dsn == memoryPath:
-		c.memory = true
-	case dsn == "":
-		return nil, errInvalid("open", "", "", "empty dsn")
-	default:
-		c.path = dsn
+	case c.Path == "":
+		return nil, errInvalid("open", "", "", "no database path")
+	case strings.ContainsRune(c.Path, 0):
+		return nil, errInvalid("open", "", "", "path contains NUL")
+	case c.BusyTimeout < 0:
+		return nil, errInvalid("open", "", "", "BusyTimeout %v is negative", c.BusyTimeout)
+	case c.MaxReaders < 0:
+		return nil, errInvalid("open", "", "", "MaxReaders %d is negative", c.MaxReaders)
+	case c.ReadOnly && c.Path == MemoryPath:
+		return nil, errInvalid("open", "", "", "an in-memory database cannot be opened read-only")
 	}
-	o := Options{}
-	if opts != nil {
-		o = *opts
-	}
-	if c.busyTimeout != 0 {
-		o.BusyTimeout = c.busyTimeout
-	}
-	if c.maxReaders != 0 {
-		o.MaxReaders = c.maxReaders
-	}
-	if c.readOnly {
-		o.ReadOnly = true
-	}
-	return open(ctx, c, &o)
-}
-
-func open(ctx context.Context, c urlConfig, o *Options) (*DB, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &persist.Error{Op: "open", Err: err}
 	}
-	if o.BusyTimeout <= 0 {
-		o.BusyTimeout = 5 * time.Second
-	}
-	if o.MaxReaders <= 0 {
-		o.MaxReaders = max(4, runtime.GOMAXPROCS(0))
-	}
-	log := o.Logger
+	log := c.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -129,52 +82,48 @@ func open(ctx context.Context, c urlConfig, o *Options) (*DB, error) {
 		return nil, &persist.Error{Op: "open", Err: err}
 	}
 	db := &DB{
-		path:        c.path,
-		log:         log,
-		policy:      o.Retry.WithDefaults(),
-		busyTimeout: o.BusyTimeout,
-		stores:      map[string]*Store{},
-		readOnly:    o.ReadOnly,
-		openedAt:    time.Now().UnixMicro(),
+		log:      log,
+		policy:   c.Retry.WithDefaults(),
+		stores:   map[string]*Store{},
+		readOnly: c.ReadOnly,
+		openedAt: time.Now().UnixMicro(),
 	}
-	where := c.path
-	if c.memory {
-		where = memoryPath
+	if c.Path != MemoryPath {
+		db.path = c.Path
 	}
-	if err := db.connect(ctx, c, o); err != nil {
+	if err := db.connect(ctx, &c); err != nil {
 		return nil, err
 	}
 	log.LogAttrs(ctx, slog.LevelInfo, "persist: sqlite database opened",
-		slog.String("path", where), slog.Int("max_readers", o.MaxReaders))
+		slog.String("path", db.where()), slog.Int("max_readers", c.MaxReaders))
 	return db, nil
 }
 
 // connect opens the file (creating it with owner-only permissions), the
 // writer and the reader pool, and the metadata table.
-func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) {
+func (db *DB) connect(ctx context.Context, c *Config) (err error) {
 	var base string
 	created := false
+	memory := c.Path == MemoryPath
 	switch {
-	case db.readOnly && c.memory:
-		return errInvalid("open", "", "", "an in-memory database cannot be opened read-only")
 	case db.readOnly:
 		// mode=ro: SQLite neither creates the file nor writes to it.
-		if _, err := os.Stat(c.path); err != nil {
-			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		if _, err := os.Stat(c.Path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.Path, Err: err}
 		}
-		base = "file:" + escapePath(c.path) + "?mode=ro"
-	case c.memory:
+		base = "file:" + escapePath(c.Path) + "?mode=ro"
+	case memory:
 		// memdb names starting with '/' are shared by every connection of
 		// the process that opens them; the unique name keeps handles apart.
 		base = "file:/persist-mem-" + ident.NewID() + "?vfs=memdb"
 	default:
-		if created, err = createFile(c.path); err != nil {
-			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		if created, err = createFile(c.Path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.Path, Err: err}
 		}
-		base = "file:" + escapePath(c.path) + "?"
+		base = "file:" + escapePath(c.Path) + "?"
 	}
-	pragmas := fmt.Sprintf("&_pragma=busy_timeout(%d)", o.BusyTimeout.Milliseconds())
-	if !c.memory && !db.readOnly {
+	pragmas := fmt.Sprintf("&_pragma=busy_timeout(%d)", c.BusyTimeout.Milliseconds())
+	if !memory && !db.readOnly {
 		pragmas += "&_pragma=journal_mode(WAL)"
 	}
 	pragmas += "&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)"
@@ -191,7 +140,7 @@ func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) 
 		return &persist.Error{Op: "open", Err: err}
 	}
 
-	if c.memory {
+	if memory {
 		conn, err := msqlite.NewConnector(base + pragmas)
 		if err != nil {
 			return openErr(err)
@@ -214,14 +163,14 @@ func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) 
 		}
 	}
 	if created {
-		if err := chmodFiles(c.path); err != nil {
-			return &persist.ConnError{Op: "open", URL: c.path, Err: err}
+		if err := chmodFiles(c.Path); err != nil {
+			return &persist.ConnError{Op: "open", URL: c.Path, Err: err}
 		}
 	}
 
 	db.readers, _ = sql.Open("sqlite", base+pragmas+"&_pragma=query_only(1)")
-	db.readers.SetMaxOpenConns(o.MaxReaders)
-	db.readers.SetMaxIdleConns(o.MaxReaders)
+	db.readers.SetMaxOpenConns(c.MaxReaders)
+	db.readers.SetMaxIdleConns(c.MaxReaders)
 	db.readers.SetConnMaxLifetime(0)
 	db.readers.SetConnMaxIdleTime(0)
 	if err := db.readers.PingContext(ctx); err != nil {
@@ -233,15 +182,15 @@ func (db *DB) connect(ctx context.Context, c urlConfig, o *Options) (err error) 
 // where names the database in errors and logs.
 func (db *DB) where() string {
 	if db.path == "" {
-		return memoryPath
+		return MemoryPath
 	}
 	return db.path
 }
 
-// Store returns the named table, creating it (or upgrading an old portal
-// table in place) on first use. It waits at most the busy timeout for the
-// writer connection. Names must satisfy [ident.Table]; others are
-// [persist.ErrInvalid].
+// Store returns the named table. It does no I/O: the table is created, or
+// upgraded in place from the earlier portal layout, by the first operation
+// that uses it, under that operation's context. Names must satisfy
+// [ident.Table]; others are [persist.ErrInvalid].
 func (db *DB) Store(name string) (persist.Store, error) {
 	s, err := db.store(name)
 	if err != nil {
@@ -250,46 +199,47 @@ func (db *DB) Store(name string) (persist.Store, error) {
 	return s, nil
 }
 
+// store returns the DB's one Store for name, making it on first call.
 func (db *DB) store(name string) (*Store, error) {
 	if db.closed.Load() {
 		return nil, errClosed("store", name, "")
 	}
-	db.mu.RLock()
-	s := db.stores[name]
-	db.mu.RUnlock()
-	if s != nil {
-		return s, nil
-	}
 	if err := ident.Table(name); err != nil {
 		return nil, errInvalid("store", "", "", "%v", err)
 	}
-	// DB.Store takes no context, so bound the setup here. Upgrading a
-	// large table of the earlier portal layout rewrites every row once,
-	// which takes far longer than waiting for the writer ever should.
-	ctx, cancel := context.WithTimeout(context.Background(), db.busyTimeout+upgradeAllowance)
-	defer cancel()
-	return db.ensure(ctx, name)
-}
-
-// upgradeAllowance bounds the one-time upgrade of a legacy table on top of
-// the busy timeout: about a minute per million rows on a slow disk.
-const upgradeAllowance = 10 * time.Minute
-
-// ensure creates or upgrades the table and prepares its statements, once
-// per DB, so that the per-operation path never checks the schema.
-func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
-	db.ensureMu.Lock()
-	defer db.ensureMu.Unlock()
 	db.mu.RLock()
 	s := db.stores[name]
 	db.mu.RUnlock()
 	if s != nil {
 		return s, nil
 	}
-	if db.readOnly {
-		return db.ensureReadOnly(ctx, name)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if s = db.stores[name]; s == nil {
+		s = &Store{db: db, t: newTable(name, "")}
+		db.stores[name] = s
 	}
-	err := db.retry(ctx, "store", func(ctx context.Context) error {
+	return s, nil
+}
+
+// ensure creates or upgrades s's table and prepares its statements, once
+// per DB, under the context of the first operation that uses it, so that
+// later operations never check the schema. Errors are mapped for op.
+func (db *DB) ensure(ctx context.Context, op string, s *Store) error {
+	if s.tx != nil || s.t.ready.Load() {
+		return nil
+	}
+	db.ensureMu.Lock()
+	defer db.ensureMu.Unlock()
+	if s.t.ready.Load() {
+		return nil
+	}
+	name := s.t.name
+	if db.readOnly {
+		_, err := db.ensureReadOnly(ctx, name)
+		return err
+	}
+	err := db.retry(ctx, op, func(ctx context.Context) error {
 		tx, err := db.writer.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -301,32 +251,40 @@ func (db *DB) ensure(ctx context.Context, name string) (*Store, error) {
 		return tx.Commit()
 	})
 	if err != nil {
-		return nil, db.wrap(ctx, "store", name, "", err)
+		return db.wrap(ctx, op, name, "", err)
 	}
-	return db.add(ctx, newTable(name, ""))
+	_, err = db.add(ctx, newTable(name, ""))
+	return err
 }
 
-// add prepares t's statements and makes its store known.
+// add prepares t's statements and installs them in the DB's store of
+// that name, which is then ready. Callers hold ensureMu.
 func (db *DB) add(ctx context.Context, t *table) (*Store, error) {
 	name := t.name
 	if err := t.prepare(ctx, db); err != nil {
 		t.close()
 		return nil, db.wrap(ctx, "store", name, "", err)
 	}
-	s := &Store{db: db, t: t}
+	s, err := db.store(name)
+	if err != nil {
+		t.close()
+		return nil, err
+	}
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	if db.closed.Load() {
-		db.mu.Unlock()
+		// Close has closed the statements it knew of; these are new.
 		t.close()
 		return nil, errClosed("store", name, "")
 	}
-	db.stores[name] = s
-	db.mu.Unlock()
+	s.t.tableSQL = t.tableSQL
+	s.t.ready.Store(true)
 	return s, nil
 }
 
 // Tables lists the persist tables and the tables in the old portal layout
-// (id and data only), sorted by name.
+// (id and data only), sorted by name. A table a Store was obtained for is
+// listed once an operation has used it.
 func (db *DB) Tables(ctx context.Context) ([]string, error) {
 	if err := db.check(ctx, "tables"); err != nil {
 		return nil, err

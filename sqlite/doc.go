@@ -12,9 +12,27 @@
 // duration such as "5s"), max_readers and mode=ro; anything else is
 // [persist.ErrInvalid], so a typo never silently changes behaviour.
 //
+// # Configuration
+//
+// [Open] takes such a URL or a plain file path. To configure in code, as
+// the postgres backend and pgxpool do: [ParseConfig] reads the URL into a
+// [Config], your code changes it, and [OpenConfig] opens it; what the
+// Config holds then wins over what the URL said:
+//
+//	cfg, err := sqlite.ParseConfig("sqlite:///data/app.db?busy_timeout=2s")
+//	if err != nil {
+//		return err
+//	}
+//	cfg.MaxReaders = 8
+//	db, err := sqlite.OpenConfig(ctx, cfg)
+//
+// [DB.Store] does no I/O. A table is created, or upgraded from the earlier
+// portal layout, by the first operation that uses it, under that
+// operation's context.
+//
 // # Read-only
 //
-// mode=ro, or [Options.ReadOnly], opens an existing file without writing
+// mode=ro, or [Config.ReadOnly], opens an existing file without writing
 // to it: no metadata table, no WAL switch, no upgrade. A table in the
 // earlier portal layout is then read as it is, through a subquery that
 // supplies what an upgrade would add (rowid order, revision 1, the open

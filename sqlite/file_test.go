@@ -18,7 +18,7 @@ func TestOpen_FileModes(t *testing.T) {
 
 	dir := filepath.Join(t.TempDir(), "a", "b")
 	path := filepath.Join(dir, "app.db")
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -53,7 +53,7 @@ func TestOpen_ExistingFileModeKept(t *testing.T) {
 	if err := os.Chmod(path, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -72,7 +72,7 @@ func TestOpen_NotADatabase(t *testing.T) {
 	if err := os.WriteFile(path, []byte("this is not a database file, not at all, really not"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err == nil {
 		db.Close()
 		t.Fatal("Open succeeded on a junk file")
@@ -82,7 +82,7 @@ func TestOpen_NotADatabase(t *testing.T) {
 func TestOpen_PathNeedsEscaping(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "we?ird#dir %41")
 	path := filepath.Join(dir, "a b.db")
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -64,7 +64,7 @@ func BenchmarkUpdateKeys(b *testing.B) {
 
 func keysStore(b *testing.B) persist.Store {
 	b.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "keys.db"), nil)
+	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "keys.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

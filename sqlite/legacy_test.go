@@ -38,7 +38,7 @@ func TestLegacyUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestLegacyUpgrade(t *testing.T) {
 		if err := db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		db2, err := sqlite.Open(ctx, path, nil)
+		db2, err := sqlite.Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,13 +117,17 @@ func TestStore_ForeignTableErrInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	db, err := sqlite.Open(context.Background(), path, nil)
+	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Store("users"); !errors.Is(err, persist.ErrInvalid) {
-		t.Fatalf("Store(users)=%v, want ErrInvalid", err)
+	s, err := db.Store("users")
+	if err != nil {
+		t.Fatalf("Store(users): %v", err)
+	}
+	if _, err := s.Get(context.Background(), "a"); !errors.Is(err, persist.ErrInvalid) {
+		t.Fatalf("Get on users=%v, want ErrInvalid", err)
 	}
 	if tables, err := db.Tables(context.Background()); err != nil || len(tables) != 0 {
 		t.Fatalf("Tables=%v, %v; want none", tables, err)
@@ -167,7 +171,7 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 		t.Fatal("the 0.1 layout took an insert of (id, data); the test no longer shows the rebuild is needed")
 	}
 
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +198,7 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 	}
 	// A second open finds nothing to do.
 	db.Close()
-	db2, err := sqlite.Open(ctx, path, nil)
+	db2, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

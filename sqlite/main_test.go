@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 // it when the test ends.
 func MustOpen(tb testing.TB) *sqlite.DB {
 	tb.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "test.db"), nil)
+	db, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "test.db"))
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestPragmas(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "p.db")
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

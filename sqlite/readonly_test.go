@@ -101,8 +101,12 @@ func TestReadOnly_LegacyTableReadAsItIs(t *testing.T) {
 				t.Errorf("write %d: err=%v, want ErrInvalid", i, err)
 			}
 		}
-		if _, err := db.Store("missing"); !errors.Is(err, persist.ErrNotFound) {
-			t.Errorf("Store(missing): err=%v, want ErrNotFound", err)
+		missing, err := db.Store("missing")
+		if err != nil {
+			t.Fatalf("Store(missing): %v", err)
+		}
+		if _, err := missing.Count(ctx); !errors.Is(err, persist.ErrNotFound) {
+			t.Errorf("Count on missing: err=%v, want ErrNotFound", err)
 		}
 	})
 	if err := db.Close(); err != nil {
@@ -120,7 +124,7 @@ func TestReadOnly_LegacyTableReadAsItIs(t *testing.T) {
 func TestReadOnly_CurrentLayout(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +142,12 @@ func TestReadOnly_CurrentLayout(t *testing.T) {
 	}
 	before := mustRead(t, path)
 
-	ro, err := sqlite.Open(ctx, path, &sqlite.Options{ReadOnly: true})
+	cfg, err := sqlite.ParseConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ReadOnly = true
+	ro, err := sqlite.OpenConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +170,7 @@ func TestReadOnly_CurrentLayout(t *testing.T) {
 func TestReadOnly_OpenErrors(t *testing.T) {
 	ctx := context.Background()
 	missing := filepath.Join(t.TempDir(), "missing.db")
-	_, err := sqlite.Open(ctx, "sqlite:///"+missing+"?mode=ro", nil)
+	_, err := sqlite.Open(ctx, "sqlite:///"+missing+"?mode=ro")
 	var ce *persist.ConnError
 	if !errors.As(err, &ce) {
 		t.Errorf("missing file: err=%v, want a *persist.ConnError", err)
@@ -169,10 +178,10 @@ func TestReadOnly_OpenErrors(t *testing.T) {
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a read-only open created %s", missing)
 	}
-	if _, err := sqlite.Open(ctx, ":memory:", &sqlite.Options{ReadOnly: true}); !errors.Is(err, persist.ErrInvalid) {
+	if _, err := sqlite.OpenConfig(ctx, &sqlite.Config{Path: sqlite.MemoryPath, ReadOnly: true}); !errors.Is(err, persist.ErrInvalid) {
 		t.Errorf("in-memory: err=%v, want ErrInvalid", err)
 	}
-	if _, err := sqlite.Open(ctx, "sqlite:///x.db?mode=rw", nil); !errors.Is(err, persist.ErrInvalid) {
+	if _, err := sqlite.Open(ctx, "sqlite:///x.db?mode=rw"); !errors.Is(err, persist.ErrInvalid) {
 		t.Errorf("mode=rw: err=%v, want ErrInvalid", err)
 	}
 }

@@ -19,7 +19,7 @@ import (
 func BenchmarkPutTriggers(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "triggers.db")
-	db, err := sqlite.Open(ctx, path, nil)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}

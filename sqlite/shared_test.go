@@ -14,7 +14,7 @@ func TestSharedTables(t *testing.T) {
 	persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
 		path := filepath.Join(t.TempDir(), "shared.db")
 		lg := sqlitetest.OpenLegacy(t, path)
-		db, err := sqlite.Open(t.Context(), path, nil)
+		db, err := sqlite.Open(t.Context(), path)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

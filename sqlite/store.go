@@ -248,9 +248,13 @@ func (s *Store) checkWrite(ctx context.Context, op, id string) error {
 	return nil
 }
 
-// run executes one operation and maps its error. Inside a transaction
+// run executes one operation and maps its error, creating the table
+// first if this is its first use (see [DB.ensure]). Inside a transaction
 // nothing is retried here: the whole transaction is.
 func (s *Store) run(ctx context.Context, op, id string, fn func(ctx context.Context) error) error {
+	if err := s.db.ensure(ctx, op, s); err != nil {
+		return err
+	}
 	var err error
 	if s.tx != nil {
 		err = fn(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persist/internal/ident"
 )
@@ -11,8 +12,27 @@ import (
 // table holds one table's SQL, built once, and the statements prepared for
 // the hot paths. Statements on a *sql.DB are prepared once per physical
 // connection and then reused.
+//
+// A DB's table is made by [DB.Store] without I/O, and filled in by
+// [DB.ensure] on first use; until ready is set only name may be read.
 type table struct {
 	name string
+
+	// ready is set once the table exists in the current layout and
+	// tableSQL holds its statements; known, once a transaction that
+	// created it has committed, so later transactions need not check.
+	ready, known atomic.Bool
+
+	tableSQL
+
+	txOnly atomic.Pointer[table] // see forTx
+
+	mu    sync.Mutex
+	pages map[string]*sql.Stmt // list and query pages, by SQL text
+}
+
+// tableSQL is what [DB.ensure] installs into a DB's table.
+type tableSQL struct {
 	from string // what reads select from: the quoted name, or a subquery
 
 	get, getSeq, put, putRev, insert, insertKeep, update, del, count, clear string
@@ -22,9 +42,6 @@ type table struct {
 	// Prepared statements; nil for a table created inside a transaction
 	// that has not committed, whose stores run only inside it.
 	getR, putS, putRevS, insertS, delS *sql.Stmt
-
-	mu    sync.Mutex
-	pages map[string]*sql.Stmt // list and query pages, by SQL text
 }
 
 // maxCachedPages bounds the per-table cache of list and query statements;
@@ -44,8 +61,7 @@ func newTable(name, from string) *table {
 	if from == "" {
 		from = q
 	}
-	return &table{
-		name:   name,
+	return &table{name: name, pages: map[string]*sql.Stmt{}, tableSQL: tableSQL{
 		from:   from,
 		get:    `SELECT data, revision, created_at, updated_at FROM ` + from + ` WHERE id = ?`,
 		getSeq: `SELECT seq FROM ` + from + ` WHERE id = ?`,
@@ -71,8 +87,20 @@ RETURNING revision, created_at`,
 		del:   `DELETE FROM ` + q + ` WHERE id = ?`,
 		count: `SELECT COUNT(*) FROM ` + from,
 		clear: `DELETE FROM ` + q,
-		pages: map[string]*sql.Stmt{},
+	}}
+}
+
+// forTx returns the table for transactions to use while t is not ready:
+// its SQL without prepared statements, made once per DB, since
+// statements cannot be prepared while a transaction holds the writer.
+func (t *table) forTx() *table {
+	if x := t.txOnly.Load(); x != nil {
+		return x
 	}
+	x := newTable(t.name, "")
+	x.pages = nil
+	t.txOnly.CompareAndSwap(nil, x)
+	return t.txOnly.Load()
 }
 
 // prepare prepares the hot statements: reads on the reader pool, writes

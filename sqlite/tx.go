@@ -18,8 +18,9 @@ type tx struct {
 	ctx   context.Context // the Tx call's context, for schema changes in Store
 	done  atomic.Bool
 
-	mu     sync.Mutex
-	stores map[string]*Store
+	mu      sync.Mutex
+	stores  map[string]*Store
+	created []*table // tables this transaction created or checked
 }
 
 // Tx runs fn in one transaction on the writer connection, begun with
@@ -65,6 +66,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 			return db.wrap(ctx, "tx", "", "", err)
 		}
 		committed = true
+		for _, tbl := range t.created {
+			tbl.known.Store(true)
+		}
 		return nil
 	}
 	err := attempt(ctx)
@@ -93,20 +97,26 @@ func (t *tx) Store(name string) (persist.Store, error) {
 	if s := t.stores[name]; s != nil {
 		return s, nil
 	}
-	t.db.mu.RLock()
-	ready := t.db.stores[name]
-	t.db.mu.RUnlock()
+	shared, err := t.db.store(name)
+	if err != nil {
+		return nil, err
+	}
 	var tbl *table
-	if ready != nil {
-		tbl = ready.t
-	} else {
+	switch {
+	case shared.t.ready.Load():
+		tbl = shared.t
+	case shared.t.known.Load():
+		// An earlier transaction created it and committed.
+		tbl = shared.t.forTx()
+	default:
 		// Created inside the transaction: if it rolls back, so does the
-		// table, and the DB learns of it on its own first Store call.
+		// table. Once it commits, later transactions skip the check, and
+		// the DB's own store prepares its statements on first use.
 		if err := ensureSchema(t.ctx, t.sqlTx, name, t.db.log); err != nil {
 			return nil, t.db.wrap(t.ctx, "store", name, "", err)
 		}
-		tbl = newTable(name, "")
-		tbl.pages = nil
+		tbl = shared.t.forTx()
+		t.created = append(t.created, shared.t)
 	}
 	s := &Store{db: t.db, t: tbl, tx: t}
 	t.stores[name] = s

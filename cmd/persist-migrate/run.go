@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/persistkit/persist"
@@ -143,14 +144,21 @@ func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Wr
 // so the migration cannot change a byte of it: a table in the earlier
 // portal layout is read as it is instead of being upgraded in place.
 func openSource(ctx context.Context, url string, opts *persist.Options) (persist.DB, error) {
-	if path, memory, err := sqlite.ParseURL(url); err == nil && !memory && path != "" {
-		db, err := sqlite.Open(ctx, url, &sqlite.Options{Options: *opts, ReadOnly: true})
-		if err != nil {
-			return nil, err
-		}
-		return db, nil
+	scheme, _, _ := strings.Cut(url, ":")
+	if scheme = strings.ToLower(scheme); scheme != "sqlite" && scheme != "file" {
+		return persist.Open(ctx, url, opts)
 	}
-	return persist.Open(ctx, url, opts)
+	cfg, err := sqlite.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Options = *opts
+	cfg.ReadOnly = cfg.Path != sqlite.MemoryPath
+	db, err := sqlite.OpenConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // classify maps Copy's error to the documented exit code and a status word

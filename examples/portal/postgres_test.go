@@ -22,7 +22,12 @@ func openPostgres(tb testing.TB, url string) persist.DB {
 	schema := fmt.Sprintf("portal_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6, schemaSeq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := postgres.Open(ctx, url, &postgres.Options{Schema: schema})
+	cfg, err := postgres.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("parse postgres url: %v", err)
+	}
+	cfg.Schema = schema
+	db, err := postgres.OpenConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}

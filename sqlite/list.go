@@ -53,7 +53,9 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 				return
 			}
 		}
-		q := `SELECT id, data, revision, created_at, updated_at, seq FROM ` + s.t.from
+		// The FROM clause is added by page: a table's from is known only
+		// once its first use has run (see DB.ensure).
+		var q string
 		var lastSeq int64 = math.MinInt64
 		lastID := o.After
 		if o.Order == persist.ByID {
@@ -129,9 +131,11 @@ type pageRow struct {
 	seq int64
 }
 
-// page reads one page into buf, retrying transient failures.
-func (s *Store) page(ctx context.Context, op, q string, args []any, buf []pageRow) ([]pageRow, error) {
+// page reads one page into buf, retrying transient failures; where is
+// the query after its FROM clause.
+func (s *Store) page(ctx context.Context, op, where string, args []any, buf []pageRow) ([]pageRow, error) {
 	err := s.run(ctx, op, "", func(ctx context.Context) error {
+		q := `SELECT id, data, revision, created_at, updated_at, seq FROM ` + s.t.from + where
 		buf = buf[:0]
 		var rows *sql.Rows
 		var err error
