@@ -22,6 +22,17 @@ type Options struct {
 	// Retry is the policy for transient errors. Nil means
 	// [DefaultRetryPolicy].
 	Retry *RetryPolicy
+
+	// IDField, when set, names a top-level document field that holds the
+	// record's id (URL parameter id_field), for tables shared with the
+	// earlier portal, whose code reads the id from the document. Every
+	// document written (Put, Insert, InsertMany, ReplaceAll, Update,
+	// UpdateFunc, PutMany, Apply) gets the field set to its id, as its
+	// first member when it is missing; a document whose field holds
+	// anything else is [ErrInvalid] and nothing is written. Documents
+	// already stored are returned as they are. Empty (the default) leaves
+	// documents alone. It must match ^[A-Za-z_][A-Za-z0-9_-]{0,127}$.
+	IDField string
 }
 
 // OpenFunc opens a DB for a URL whose scheme it was registered for. It

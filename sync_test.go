@@ -190,10 +190,15 @@ func TestSyncStoreConformance(t *testing.T) {
 
 func TestSyncStoreSharedTables(t *testing.T) {
 	t.Run("SQLite", func(t *testing.T) {
-		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+		persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
 			path := filepath.Join(t.TempDir(), "shared.db")
 			lg := sqlitetest.OpenLegacy(t, path)
-			db, err := sqlite.Open(t.Context(), path)
+			cfg, err := sqlite.ParseConfig(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.IDField = idField
+			db, err := sqlite.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
@@ -203,7 +208,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 	})
 	t.Run("Postgres", func(t *testing.T) {
 		url := pgtest.URL(t)
-		persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+		persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
 			schema := pgtest.Schema(t, url, "persist_sync_")
 			lg := pgtest.OpenLegacy(t, pgtest.WithSearchPath(t, url, schema, nil))
 			cfg, err := postgres.ParseConfig(url)
@@ -211,6 +216,7 @@ func TestSyncStoreSharedTables(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg.Schema = schema
+			cfg.IDField = idField
 			db, err := postgres.OpenConfig(t.Context(), cfg)
 			if err != nil {
 				t.Fatalf("Open: %v", err)

@@ -3,6 +3,7 @@ package persisttest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -53,8 +54,9 @@ type Legacy interface {
 
 // TestSharedTables checks that a table persist created or upgraded can be
 // shared with the earlier portal's writers, which name only id and data,
-// without losing anything. open returns a new, empty DB and a [Legacy]
-// writer on the same database.
+// without losing anything. open returns a new, empty DB whose
+// [persist.Options.IDField] is idField, and a [Legacy] writer on the same
+// database.
 //
 // For a table in the earlier layout that persist then upgrades, and for a
 // table persist creates, with the earlier writer's statements interleaved
@@ -72,7 +74,14 @@ type Legacy interface {
 //     behind that a later write of that id would pick up.
 //   - Every record they can write is reached by its id: read, updated and
 //     deleted, and the earlier readers see persist's records.
-func TestSharedTables(t *testing.T, open func(t *testing.T) (persist.DB, Legacy)) {
+//
+// With IDField "id", every write of persist's (Put, Insert, InsertMany,
+// ReplaceAll, Update, UpdateFunc, and PutMany and Apply where the backend
+// has them) stores the record's id in the document's "id" field, which the
+// earlier readers see; a document whose "id" holds anything else is
+// [persist.ErrInvalid] and writes nothing.
+func TestSharedTables(t *testing.T, open func(t *testing.T, idField string) (persist.DB, Legacy)) {
+	t.Run("IDField", func(t *testing.T) { testIDField(t, open) })
 	for _, upgraded := range []bool{true, false} {
 		name := "Created"
 		if upgraded {
@@ -81,7 +90,7 @@ func TestSharedTables(t *testing.T, open func(t *testing.T) (persist.DB, Legacy)
 		t.Run(name, func(t *testing.T) {
 			setup := func(t *testing.T, seed ...string) (persist.Store, Legacy) {
 				t.Helper()
-				db, lg := open(t)
+				db, lg := open(t, "")
 				ctx := t.Context()
 				if upgraded {
 					if err := lg.CreateTable(ctx, "runs"); err != nil {
@@ -423,4 +432,114 @@ func wantLegacyIDs(tb testing.TB, lg Legacy, ids ...string) {
 	if !slices.Equal(got, want) {
 		tb.Errorf("earlier reader sees %q, want %q", got, want)
 	}
+}
+
+func testIDField(t *testing.T, open func(t *testing.T, idField string) (persist.DB, Legacy)) {
+	db, lg := open(t, "id")
+	ctx := t.Context()
+	if err := lg.CreateTable(ctx, "runs"); err != nil {
+		t.Fatalf("legacy CreateTable: %v", err)
+	}
+	s := mustStore(t, db, "runs")
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	// wantDocID checks what the earlier portal's reader sees.
+	wantDocID := func(t *testing.T) {
+		t.Helper()
+		rows, err := lg.Rows(ctx, "runs")
+		mustLegacy(t, err)
+		for _, r := range rows {
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(r[1]), &doc); err != nil || doc["id"] != r[0] {
+				t.Errorf("earlier reader: row %q holds %s, want its id in \"id\"", r[0], r[1])
+			}
+		}
+	}
+	refused := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if !errors.Is(err, persist.ErrInvalid) {
+			t.Errorf("%s with a disagreeing id field: err=%v, want %v", what, err, persist.ErrInvalid)
+		}
+	}
+
+	rec := mustPut(t, s, "a", `{"n":1}`)
+	wantData(t, rec.Data, `{"id":"a","n":1}`)
+	wantData(t, mustGet(t, s, "a").Data, `{"id":"a","n":1}`)
+	mustPut(t, s, "b", `{"n":2,"id":"b"}`)
+	gen := mustPut(t, s, "", `{"n":3}`)
+	wantData(t, gen.Data, `{"id":"`+gen.ID+`","n":3}`)
+	if _, err := s.Insert(ctx, persist.Record{ID: "c", Data: raw(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.InsertMany(ctx, []persist.Record{{ID: "d", Data: raw(`{"n":4}`)}, {ID: "e", Data: raw(`{"id":"e"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := s.Update(ctx, persist.Record{ID: "a", Data: raw(`{"m":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantData(t, up.Data, `{"id":"a","n":1,"m":1}`)
+	// A record the earlier writer stored without the field gets it on
+	// its next write of persist's.
+	mustLegacy(t, lg.Add(ctx, "runs", "old", `{"n":5}`))
+	up, err = s.Update(ctx, persist.Record{ID: "old", Data: raw(`{"m":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantData(t, up.Data, `{"n":5,"id":"old","m":2}`)
+	uf, err := s.UpdateFunc(ctx, "c", func(cur persist.Record) (json.RawMessage, error) { return raw(`{"fresh":true}`), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantData(t, uf.Data, `{"id":"c","fresh":true}`)
+	wantDocID(t)
+
+	before := snapshot(t, s)
+	_, err = s.Put(ctx, persist.Record{ID: "a", Data: raw(`{"id":"b"}`)})
+	refused(t, "Put", err)
+	_, err = s.Put(ctx, persist.Record{ID: "z", Data: raw(`{"id":7}`)})
+	refused(t, "Put of a number", err)
+	_, err = s.Insert(ctx, persist.Record{ID: "z", Data: raw(`{"id":null}`)})
+	refused(t, "Insert", err)
+	_, err = s.InsertMany(ctx, []persist.Record{{ID: "y", Data: raw(`{}`)}, {ID: "z", Data: raw(`{"id":"y"}`)}})
+	refused(t, "InsertMany", err)
+	_, err = s.Update(ctx, persist.Record{ID: "a", Data: raw(`{"id":"other"}`)})
+	refused(t, "Update", err)
+	_, err = s.UpdateFunc(ctx, "a", func(cur persist.Record) (json.RawMessage, error) { return raw(`{"id":"other"}`), nil })
+	refused(t, "UpdateFunc", err)
+	err = s.ReplaceAll(ctx, []persist.Record{{ID: "q", Data: raw(`{"id":"r"}`)}})
+	refused(t, "ReplaceAll", err)
+	if b, ok := s.(persist.Batcher); ok {
+		_, err = b.PutMany(ctx, []persist.Record{{ID: "p", Data: raw(`{}`)}, {ID: "q", Data: raw(`{"id":"p"}`)}})
+		refused(t, "PutMany", err)
+	}
+	if ap, ok := db.(persist.Applier); ok {
+		_, err = ap.Apply(ctx, write("runs", persist.WritePut, "p", `{"id":"q"}`, 0))
+		refused(t, "Apply", err)
+	}
+	wantUnchanged(t, s, before)
+
+	if b, ok := s.(persist.Batcher); ok {
+		out, err := b.PutMany(ctx, []persist.Record{{ID: "p", Data: raw(`{"n":6}`)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantData(t, out[0].Data, `{"id":"p","n":6}`)
+	}
+	if ap, ok := db.(persist.Applier); ok {
+		out, err := ap.Apply(ctx, write("runs", persist.WriteInsert, "w", `{"n":7}`, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantData(t, out[0].Data, `{"id":"w","n":7}`)
+	}
+	if err := s.ReplaceAll(ctx, []persist.Record{{ID: "r1", Data: raw(`{}`)}, {Data: raw(`{"k":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range mustList(t, s.List(ctx, nil)) {
+		var doc map[string]any
+		if err := json.Unmarshal(rec.Data, &doc); err != nil || doc["id"] != rec.ID {
+			t.Errorf("after ReplaceAll %q holds %s", rec.ID, rec.Data)
+		}
+	}
+	wantDocID(t)
 }

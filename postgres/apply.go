@@ -31,7 +31,8 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 	if err := check.Enter(ctx, db.closed.Load(), "apply", "", ""); err != nil {
 		return nil, err
 	}
-	if err := check.Writes(ws); err != nil {
+	ws, err := check.Writes(ws, db.idField)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]persist.Record, len(ws))
@@ -52,7 +53,7 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 	}
 	sql := db.statement(tables, plan)
 	var ok bool
-	err := db.run(ctx, "apply", "", "", false, func(ctx context.Context) error {
+	err = db.run(ctx, "apply", "", "", false, func(ctx context.Context) error {
 		ok = false
 		// PostgreSQL would plan this statement afresh on every call,
 		// judging its generic plan dearer than one planned for the

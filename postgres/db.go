@@ -31,6 +31,9 @@ type DB struct {
 	// Config.QueryIndex).
 	queryIndex bool
 
+	// idField is Config.IDField: the document field that holds the id.
+	idField string
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 

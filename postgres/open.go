@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/check"
 )
 
 // Config configures a PostgreSQL DB. Get one from [ParseConfig], change
@@ -89,7 +90,13 @@ func openURL(ctx context.Context, url string, opts *persist.Options) (persist.DB
 		return nil, err
 	}
 	if opts != nil {
+		// Code wins over the URL, field by field: an Options without an
+		// IDField keeps the URL's id_field.
+		idField := cfg.IDField
 		cfg.Options = *opts
+		if cfg.IDField == "" {
+			cfg.IDField = idField
+		}
 	}
 	db, err := OpenConfig(ctx, cfg)
 	if err != nil {
@@ -109,14 +116,16 @@ func openURL(ctx context.Context, url string, opts *persist.Options) (persist.DB
 // A malformed url is [persist.ErrInvalid]; the error never quotes a
 // password.
 func ParseConfig(url string) (*Config, error) {
-	pool, queryIndex, err := parseConfig(url)
+	pool, queryIndex, idField, err := parseConfig(url)
 	if err != nil {
 		return nil, &persist.Error{Op: "open", Err: fmt.Errorf("%w: %s: %w", persist.ErrInvalid, persist.Redact(url), err)}
 	}
 	if _, ok := pool.ConnConfig.RuntimeParams["application_name"]; !ok {
 		pool.ConnConfig.RuntimeParams["application_name"] = "persist"
 	}
-	return &Config{Pool: pool, QueryIndex: queryIndex}, nil
+	cfg := &Config{Pool: pool, QueryIndex: queryIndex}
+	cfg.IDField = idField
+	return cfg, nil
 }
 
 // Open connects to the PostgreSQL database that url names: [ParseConfig]
@@ -217,6 +226,11 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 			return invalid("%w", err)
 		}
 	}
+	if cfg.IDField != "" {
+		if err := check.IDField(cfg.IDField); err != nil {
+			return invalid("%w", err)
+		}
+	}
 	pc := cfg.Pool.Copy()
 	if pc.MaxConns < 1 || pc.MinConns < 0 || pc.MinConns > pc.MaxConns {
 		return invalid("pool MinConns %d, MaxConns %d: want 0 <= MinConns <= MaxConns, MaxConns >= 1", pc.MinConns, pc.MaxConns)
@@ -234,6 +248,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		tables:   map[string]*table{},
 
 		queryIndex: cfg.QueryIndex,
+		idField:    cfg.IDField,
 	}
 
 	cred := cfg.TokenCredential
@@ -314,6 +329,9 @@ func (c *Config) String() string {
 			quoteValue(cc.Host), cc.Port, quoteValue(cc.Database), quoteValue(cc.User), c.Pool.MinConns, c.Pool.MaxConns)
 	}
 	fmt.Fprintf(&b, "schema=%s query_index=%t token_credential=%t", quoteValue(c.Schema), c.QueryIndex, c.TokenCredential != nil)
+	if c.IDField != "" {
+		fmt.Fprintf(&b, " id_field=%s", quoteValue(c.IDField))
+	}
 	return b.String()
 }
 
@@ -335,19 +353,19 @@ func quoteValue(v string) string {
 // parseConfig parses url after dropping a "+driver" suffix from its scheme,
 // and takes persist's query_index parameter out of it. The pgx error is not
 // returned: its text can quote the connection string.
-func parseConfig(url string) (cfg *pgxpool.Config, queryIndex bool, err error) {
+func parseConfig(url string) (cfg *pgxpool.Config, queryIndex bool, idField string, err error) {
 	if scheme, rest, ok := strings.Cut(url, "://"); ok {
 		base, _, _ := strings.Cut(scheme, "+")
 		switch strings.ToLower(base) {
 		case "postgres", "postgresql":
 			url = "postgres://" + rest
 		default:
-			return nil, false, fmt.Errorf("scheme %q is not postgres", base)
+			return nil, false, "", fmt.Errorf("scheme %q is not postgres", base)
 		}
 	}
 	cfg, err = pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, false, errors.New("cannot parse connection string")
+		return nil, false, "", errors.New("cannot parse connection string")
 	}
 	// pgx keeps every parameter it does not know as a run-time parameter
 	// for the server, which would refuse the connection over this one; so
@@ -357,10 +375,17 @@ func parseConfig(url string) (cfg *pgxpool.Config, queryIndex bool, err error) {
 		delete(params, "query_index")
 		queryIndex, err = strconv.ParseBool(v)
 		if err != nil {
-			return nil, false, fmt.Errorf("query_index %q is not a boolean (true or false)", v)
+			return nil, false, "", fmt.Errorf("query_index %q is not a boolean (true or false)", v)
 		}
 	}
-	return cfg, queryIndex, nil
+	if v, ok := params["id_field"]; ok {
+		delete(params, "id_field")
+		if err := check.IDField(v); err != nil {
+			return nil, false, "", err
+		}
+		idField = v
+	}
+	return cfg, queryIndex, idField, nil
 }
 
 // validSchema accepts the same names as tables, plus "public".

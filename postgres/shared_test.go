@@ -11,10 +11,14 @@ import (
 
 func TestSharedTables(t *testing.T) {
 	testURL(t)
-	persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
-		u := withSearchPath(t, newSchema(t), nil)
-		lg := pgtest.OpenLegacy(t, u)
-		db, err := postgres.Open(t.Context(), u)
+	persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
+		schema := newSchema(t)
+		lg := pgtest.OpenLegacy(t, withSearchPath(t, schema, nil))
+		var params map[string]string
+		if idField != "" {
+			params = map[string]string{"id_field": idField} // through the URL, as a service sets it
+		}
+		db, err := postgres.Open(t.Context(), withSearchPath(t, schema, params))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -108,7 +108,7 @@ func (s *Store) enter(ctx context.Context, op, id string) error {
 
 // in checks the input of the table's operations; jsonb normalises
 // documents itself, so they are kept as given.
-func (s *Store) in() check.Table { return check.Table{Name: s.t.name} }
+func (s *Store) in() check.Table { return check.Table{Name: s.t.name, IDField: s.db.idField} }
 
 func (s *Store) notFound(op, id string) error {
 	return &persist.Error{Op: op, Table: s.t.name, ID: id, Err: persist.ErrNotFound}

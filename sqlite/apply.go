@@ -18,14 +18,15 @@ func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record,
 	if err := db.check(ctx, "apply"); err != nil {
 		return nil, err
 	}
-	if err := check.Writes(ws); err != nil {
+	ws, err := check.Writes(ws, db.idField)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]persist.Record, len(ws))
 	if len(ws) == 0 {
 		return out, nil
 	}
-	err := db.Tx(ctx, func(tx persist.Tx) error {
+	err = db.Tx(ctx, func(tx persist.Tx) error {
 		for i, w := range ws {
 			s, err := tx.Store(w.Table)
 			if err != nil {

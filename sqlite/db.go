@@ -32,6 +32,8 @@ type DB struct {
 	policy   persist.RetryPolicy
 	closed   atomic.Bool
 	readOnly bool
+	// idField is Config.IDField: the document field that holds the id.
+	idField  string
 	openedAt int64 // Unix microseconds; read-only legacy tables' times
 
 	mu       sync.RWMutex
@@ -71,6 +73,11 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	case c.ReadOnly && c.Path == MemoryPath:
 		return nil, errInvalid("open", "", "", "an in-memory database cannot be opened read-only")
 	}
+	if c.IDField != "" {
+		if err := check.IDField(c.IDField); err != nil {
+			return nil, errInvalid("open", "", "", "%v", err)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, &persist.Error{Op: "open", Err: err}
 	}
@@ -86,6 +93,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		policy:   c.Retry.WithDefaults(),
 		stores:   map[string]*Store{},
 		readOnly: c.ReadOnly,
+		idField:  c.IDField,
 		openedAt: time.Now().UnixMicro(),
 	}
 	if c.Path != MemoryPath {

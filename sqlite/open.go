@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/check"
 )
 
 func init() {
@@ -97,6 +98,7 @@ func ParseConfig(url string) (*Config, error) {
 		MaxReaders:  c.maxReaders,
 		ReadOnly:    c.readOnly,
 	}
+	cfg.IDField = c.idField
 	if c.memory {
 		cfg.Path = MemoryPath
 	}
@@ -211,7 +213,13 @@ func openURL(ctx context.Context, url string, opts *persist.Options) (persist.DB
 		return nil, err
 	}
 	if opts != nil {
+		// Code wins over the URL, field by field: an Options without an
+		// IDField keeps the URL's id_field.
+		idField := cfg.IDField
 		cfg.Options = *opts
+		if cfg.IDField == "" {
+			cfg.IDField = idField
+		}
 	}
 	db, err := OpenConfig(ctx, cfg)
 	if err != nil {
@@ -240,6 +248,9 @@ func (c *Config) String() string {
 	if c.ReadOnly {
 		q.Set("mode", "ro")
 	}
+	if c.IDField != "" {
+		q.Set("id_field", c.IDField)
+	}
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -259,6 +270,7 @@ type urlConfig struct {
 	busyTimeout time.Duration // 0 when the URL does not set it
 	maxReaders  int           // 0 when the URL does not set it
 	readOnly    bool          // mode=ro
+	idField     string        // id_field
 }
 
 func parseURL(raw string) (urlConfig, error) {
@@ -343,8 +355,13 @@ func parseURL(raw string) (urlConfig, error) {
 					return fail("mode %q: only ro is supported", v)
 				}
 				c.readOnly = true
+			case "id_field":
+				if err := check.IDField(v); err != nil {
+					return fail("%v", err)
+				}
+				c.idField = v
 			default:
-				return fail("unknown parameter %q (supported: busy_timeout, max_readers, mode)", k)
+				return fail("unknown parameter %q (supported: busy_timeout, max_readers, mode, id_field)", k)
 			}
 		}
 	}

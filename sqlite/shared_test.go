@@ -11,10 +11,15 @@ import (
 )
 
 func TestSharedTables(t *testing.T) {
-	persisttest.TestSharedTables(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+	persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
 		path := filepath.Join(t.TempDir(), "shared.db")
 		lg := sqlitetest.OpenLegacy(t, path)
-		db, err := sqlite.Open(t.Context(), path)
+		cfg, err := sqlite.ParseConfig(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.IDField = idField
+		db, err := sqlite.OpenConfig(t.Context(), cfg)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -234,7 +234,9 @@ func (s *Store) check(ctx context.Context, op, id string) error {
 
 // in checks the input of the table's operations; SQLite stores documents
 // as compact text.
-func (s *Store) in() check.Table { return check.Table{Name: s.t.name, Compact: true} }
+func (s *Store) in() check.Table {
+	return check.Table{Name: s.t.name, Compact: true, IDField: s.db.idField}
+}
 
 // checkWrite is check for the operations that write, which a read-only DB
 // refuses with [persist.ErrInvalid].

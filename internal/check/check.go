@@ -46,9 +46,31 @@ func Invalid(op, table, id, format string, args ...any) error {
 // the backend keeps a document that passed: compacted, with top-level
 // duplicate keys resolved last-wins as jsonb does (SQLite, which stores
 // the text), or as given (PostgreSQL, whose jsonb does both itself).
+//
+// IDField, when set, names the top-level document field that holds the
+// record's id, for tables shared with writers that read the id from the
+// document: every document written gets it, and one whose field holds
+// anything else is refused.
 type Table struct {
 	Name    string
 	Compact bool
+	IDField string
+}
+
+// withID puts rec's id into its document when t has an IDField.
+func (t Table) withID(op string, i int, rec persist.Record) (persist.Record, error) {
+	if t.IDField == "" {
+		return rec, nil
+	}
+	data, err := jsonx.IDField(rec.Data, t.IDField, rec.ID)
+	if err != nil {
+		if i >= 0 {
+			return rec, Invalid(op, t.Name, rec.ID, "record %d: data: %v", i, err)
+		}
+		return rec, Invalid(op, t.Name, rec.ID, "data: %v", err)
+	}
+	rec.Data = data
+	return rec, nil
 }
 
 // ID checks an id that addresses a record.
@@ -109,16 +131,23 @@ func (t Table) record(op string, i int, rec persist.Record, gen bool) (persist.R
 // new time-ordered id, generated only once everything else has passed.
 func (t Table) New(op string, rec persist.Record) (persist.Record, error) {
 	rec, err := t.record(op, -1, rec, true)
-	if err == nil && rec.ID == "" {
+	if err != nil {
+		return rec, err
+	}
+	if rec.ID == "" {
 		rec.ID = ident.NewID()
 	}
-	return rec, err
+	return t.withID(op, -1, rec)
 }
 
 // Patch checks the record of an Update, which must name an existing
 // record, so its ID is checked as an address.
 func (t Table) Patch(op string, rec persist.Record) (persist.Record, error) {
-	return t.record(op, -1, rec, false)
+	rec, err := t.record(op, -1, rec, false)
+	if err != nil {
+		return rec, err
+	}
+	return t.withID(op, -1, rec)
 }
 
 // Func checks the arguments of an UpdateFunc: the id, then fn.
@@ -138,6 +167,11 @@ func (t Table) Returned(op, id string, data []byte) ([]byte, error) {
 	out, err := t.doc(data)
 	if err != nil {
 		return nil, Invalid(op, t.Name, id, "data returned by fn: %v", err)
+	}
+	if t.IDField != "" {
+		if out, err = jsonx.IDField(out, t.IDField, id); err != nil {
+			return nil, Invalid(op, t.Name, id, "data returned by fn: %v", err)
+		}
 	}
 	return out, nil
 }
@@ -204,6 +238,15 @@ func (t Table) Records(op string, recs []persist.Record, how Many) ([]persist.Re
 			}
 		}
 	}
+	if t.IDField != "" {
+		for i := range out {
+			r, err := t.withID(op, i, out[i])
+			if err != nil {
+				return nil, err
+			}
+			set(i, r)
+		}
+	}
 	return out, nil
 }
 
@@ -247,42 +290,65 @@ func (t Table) Filter(op string, filter json.RawMessage) ([]jsonx.Field, error) 
 
 // Writes checks what Applier.Apply takes, before anything is written, and
 // names the first write it must refuse: a bad table name, op, id, revision
-// or data, or an id that appears twice in one table.
-func Writes(ws []persist.Write) error {
+// or data, or an id that appears twice in one table. It returns ws as they
+// are to be written: with idField set, a copy whose inserts and puts hold
+// their id in that document field (see [Table]).
+func Writes(ws []persist.Write, idField string) ([]persist.Write, error) {
 	type key struct{ table, id string }
 	seen := make(map[key]bool, len(ws))
+	copied := false
 	for i, w := range ws {
 		bad := func(format string, args ...any) error {
 			return Invalid("apply", w.Table, w.Record.ID, "write %d: %s", i, fmt.Sprintf(format, args...))
 		}
 		if err := ident.Table(w.Table); err != nil {
-			return bad("%v", err)
+			return nil, bad("%v", err)
 		}
 		switch w.Op {
 		case persist.WriteInsert, persist.WritePut, persist.WriteDelete, persist.WriteCheck:
 		default:
-			return bad("op %d is unknown", w.Op)
+			return nil, bad("op %d is unknown", w.Op)
 		}
 		if w.Record.ID == "" {
 			// Apply names every record it writes and generates none.
-			return bad("id is empty")
+			return nil, bad("id is empty")
 		}
 		if err := ident.ID(w.Record.ID); err != nil {
-			return bad("%v", err)
+			return nil, bad("%v", err)
 		}
 		if w.Record.Revision < 0 {
-			return bad("revision %d is negative", w.Record.Revision)
+			return nil, bad("revision %d is negative", w.Record.Revision)
 		}
 		if w.Op == persist.WriteInsert || w.Op == persist.WritePut {
 			if err := jsonx.ValidateObject(w.Record.Data); err != nil {
-				return bad("data: %v", err)
+				return nil, bad("data: %v", err)
+			}
+			if idField != "" {
+				data, err := jsonx.IDField(w.Record.Data, idField, w.Record.ID)
+				if err != nil {
+					return nil, bad("data: %v", err)
+				}
+				if !copied {
+					ws, copied = slices.Clone(ws), true
+				}
+				ws[i].Record.Data = data
 			}
 		}
 		k := key{w.Table, w.Record.ID}
 		if seen[k] {
-			return bad("id %q is written twice in table %s", w.Record.ID, w.Table)
+			return nil, bad("id %q is written twice in table %s", w.Record.ID, w.Table)
 		}
 		seen[k] = true
+	}
+	return ws, nil
+}
+
+// IDField checks the name of the document field that holds a record's id
+// (persist.Options.IDField): a plain key, as a filter key is, so it means
+// the same on every backend.
+func IDField(name string) error {
+	if err := ident.FilterKey(name); err != nil {
+		return fmt.Errorf("id field: %w", err)
 	}
 	return nil
 }
