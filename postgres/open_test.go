@@ -157,3 +157,22 @@ func TestOpen_DeprecatedOptions(t *testing.T) {
 		t.Errorf("MaxConns=%v, Schema=%q; want 3, %q", n, db.Schema(), schema)
 	}
 }
+
+func TestParseConfig_IDField(t *testing.T) {
+	cfg, err := postgres.ParseConfig("postgres://app@db.example.com/shop?id_field=id")
+	if err != nil || cfg.IDField != "id" {
+		t.Fatalf("ParseConfig=%v, %v; want IDField id", cfg, err)
+	}
+	if _, ok := cfg.Pool.ConnConfig.RuntimeParams["id_field"]; ok {
+		t.Errorf("id_field left for the server, which would refuse it")
+	}
+	for _, bad := range []string{"a.b", "", "1a", strings.Repeat("k", 129)} {
+		if _, err := postgres.ParseConfig("postgres://app@db.example.com/shop?id_field=" + bad); !errors.Is(err, persist.ErrInvalid) {
+			t.Errorf("id_field=%q: err=%v, want ErrInvalid", bad, err)
+		}
+	}
+	cfg.IDField = "has space"
+	if _, err := postgres.OpenConfig(t.Context(), cfg); !errors.Is(err, persist.ErrInvalid) {
+		t.Errorf("OpenConfig with IDField %q: err=%v, want ErrInvalid", cfg.IDField, err)
+	}
+}

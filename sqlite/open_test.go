@@ -72,6 +72,9 @@ func TestParseConfig_ErrInvalid(t *testing.T) {
 		{"sqlite:///x.db?busy_timeout=soon", "busy_timeout"},
 		{"sqlite:///x.db?busy_timeout=-1", "busy_timeout"},
 		{"sqlite:///x.db?max_readers=0", "max_readers"},
+		{"sqlite:///x.db?id_field=a.b", "id field"},
+		{"sqlite:///x.db?id_field=", "id field"},
+		{"sqlite:///x.db?id_field=" + strings.Repeat("k", 129), "id field"},
 		{"sqlite:///x.db?busy_timeout=1&busy_timeout=2", "busy_timeout"},
 		{"sqlite://host/x.db", "host"},
 		{"file://elsewhere/x.db", "host"},
@@ -205,5 +208,32 @@ func TestOpen_DeprecatedOptions(t *testing.T) {
 	}
 	if p, memory, err := sqlite.ParseURL("sqlite:///" + path); err != nil || memory || p != path {
 		t.Errorf("ParseURL=%q, %v, %v; want %q", p, memory, err, path)
+	}
+}
+
+func TestConfig_IDField(t *testing.T) {
+	cfg, err := sqlite.ParseConfig("sqlite:///x.db?id_field=" + strings.Repeat("k", 128))
+	if err != nil || cfg.IDField != strings.Repeat("k", 128) {
+		t.Fatalf("ParseConfig with a 128-byte id_field=%v, %v", cfg, err)
+	}
+	cfg.Path = filepath.Join(t.TempDir(), "x.db")
+	cfg.IDField = "has space"
+	if _, err := sqlite.OpenConfig(t.Context(), cfg); !errors.Is(err, persist.ErrInvalid) {
+		t.Fatalf("OpenConfig with IDField %q: err=%v, want ErrInvalid", cfg.IDField, err)
+	}
+	// Code wins over the URL field by field: Options without an IDField
+	// keep the URL's.
+	db, err := persist.Open(t.Context(), "sqlite:///"+filepath.Join(t.TempDir(), "y.db")+"?id_field=id", &persist.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Store("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := s.Put(t.Context(), persist.Record{ID: "a", Data: []byte(`{}`)})
+	if err != nil || string(rec.Data) != `{"id":"a"}` {
+		t.Fatalf("Put=%s, %v; want the id field from the URL", rec.Data, err)
 	}
 }
