@@ -40,10 +40,20 @@ type app struct {
 	stopErr  error
 }
 
+// idField is where the earlier portal, which may still be writing to the
+// same tables during the switch, reads a record's id: data["id"]. Every
+// write keeps it there, and a body whose data names another id is a 400.
+const idField = "id"
+
+// dbOptions are the options the portal opens its database with.
+func dbOptions(log *slog.Logger) *persist.Options {
+	return &persist.Options{Logger: log, IDField: idField}
+}
+
 // startApp opens the database, opens the stores, seeds, and starts serving
 // on cfg.addr. On error everything it started is closed again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
-	opts := &persist.Options{Logger: log}
+	opts := dbOptions(log)
 	var db persist.DB
 	if cfg.dbURL != "" {
 		db, err = persist.Open(ctx, cfg.dbURL, opts)

@@ -44,7 +44,7 @@ func backends(tb testing.TB) map[string]backend {
 func openSQLite(tb testing.TB) persist.DB {
 	tb.Helper()
 	url := "sqlite:///" + filepath.Join(tb.TempDir(), "portal.db")
-	db, err := persist.Open(context.Background(), url, nil)
+	db, err := persist.Open(context.Background(), url, dbOptions(discard))
 	if err != nil {
 		tb.Fatalf("open %s: %v", url, err)
 	}
@@ -188,6 +188,13 @@ func TestAPI(t *testing.T) {
 				if got := r.record(t).ID; got != "pl-new" {
 					t.Errorf("ID=%v, want pl-new", got)
 				}
+				// The earlier portal reads the id from data["id"].
+				var doc struct{ ID string }
+				if err := json.Unmarshal(r.record(t).Data, &doc); err != nil || doc.ID != "pl-new" {
+					t.Errorf("data=%s, want the id in data.id", r.record(t).Data)
+				}
+				r = p.do(t, "POST", "/api/v1/pipelines", `{"id":"pl-other","data":{"id":"pl-new"}}`)
+				wantStatus(t, r, http.StatusBadRequest)
 			})
 
 			t.Run("OK", func(t *testing.T) {

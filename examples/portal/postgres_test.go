@@ -27,6 +27,7 @@ func openPostgres(tb testing.TB, url string) persist.DB {
 		tb.Fatalf("parse postgres url: %v", err)
 	}
 	cfg.Schema = schema
+	cfg.Options = *dbOptions(discard)
 	db, err := postgres.OpenConfig(ctx, cfg)
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
