@@ -104,7 +104,9 @@ type Store interface {
 
 	// InsertMany creates records in order, skipping (and counting) ids that
 	// already exist; existing records are never modified. Revision,
-	// Created and Updated are kept when set, so copies are faithful. Each
+	// Created and Updated are kept when set, so copies are faithful; a set
+	// time outside the years 1 to 9999 is [ErrInvalid], since not every
+	// backend could store it. Each
 	// batch is one transaction; on error the batches already committed
 	// stay written and the result counts them. Every record is validated
 	// before anything is written: one bad record fails the call with

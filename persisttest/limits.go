@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/persistkit/persist"
 )
@@ -87,6 +88,52 @@ func manyKeysDoc(n int, dup bool) string {
 // documents, filters and table names, through every operation that takes
 // them.
 func testLimits(t *testing.T, open openFunc) {
+	t.Run("KeptTimes", func(t *testing.T) {
+		// InsertMany keeps Created and Updated: the years 1 to 9999, which
+		// every backend stores exactly, and nothing outside them.
+		_, s := openStore(t, open, "times")
+		first := time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)
+		last := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+		for i, tt := range []struct {
+			at time.Time
+			ok bool
+		}{
+			{first, true},
+			{last, true},
+			{first.Add(-2 * time.Microsecond), false},
+			{last.Add(time.Microsecond), false},
+			{time.Date(294277, 1, 1, 0, 0, 0, 0, time.UTC), false},
+			{time.Date(-4714, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		} {
+			for _, field := range []string{"Created", "Updated"} {
+				id := fmt.Sprintf("t%d-%s", i, field)
+				rec := persist.Record{ID: id, Data: json.RawMessage(`{}`), Revision: 3}
+				if field == "Created" {
+					rec.Created = tt.at
+				} else {
+					rec.Updated = tt.at
+				}
+				res, err := s.InsertMany(t.Context(), []persist.Record{rec})
+				if !tt.ok {
+					wantErr(t, err, persist.ErrInvalid)
+					wantMissing(t, s, id)
+					continue
+				}
+				if err != nil || res.Inserted != 1 {
+					t.Errorf("InsertMany with %s %v=%+v, %v", field, tt.at, res, err)
+					continue
+				}
+				got := mustGet(t, s, id)
+				kept := got.Created
+				if field == "Updated" {
+					kept = got.Updated
+				}
+				if !kept.Equal(tt.at) {
+					t.Errorf("%s=%v, want %v kept", field, kept, tt.at)
+				}
+			}
+		}
+	})
 	t.Run("Number", func(t *testing.T) {
 		_, s := openStore(t, open, "numbers")
 		cases := limitNumbers

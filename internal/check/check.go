@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/ident"
@@ -219,6 +220,11 @@ func (t Table) Records(op string, recs []persist.Record, how Many) ([]persist.Re
 		if err != nil {
 			return nil, err
 		}
+		if how == Keep {
+			if err := keptTimes(r); err != nil {
+				return nil, Invalid(op, t.Name, r.ID, "record %d: %v", i, err)
+			}
+		}
 		if how == Unique && r.ID != "" {
 			if j, dup := seen[r.ID]; dup {
 				return nil, Invalid(op, t.Name, r.ID, "record %d: id %q is also record %d's", i, r.ID, j)
@@ -349,6 +355,29 @@ func Writes(ws []persist.Write, idField string) ([]persist.Write, error) {
 func IDField(name string) error {
 	if err := ident.FilterKey(name); err != nil {
 		return fmt.Errorf("id field: %w", err)
+	}
+	return nil
+}
+
+// MinTime and MaxTime bound the Created and Updated times InsertMany keeps:
+// the years 1 to 9999, which both backends store exactly (SQLite's
+// microseconds since 1970 overflow past the year 294247, PostgreSQL's
+// timestamptz ends at 294276) and which time.Time's JSON and RFC 3339
+// forms can write.
+var (
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// keptTimes checks the times InsertMany keeps; zero means unset.
+func keptTimes(r persist.Record) error {
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"created", r.Created}, {"updated", r.Updated}} {
+		if !f.t.IsZero() && (f.t.Before(MinTime) || f.t.After(MaxTime)) {
+			return fmt.Errorf("%s time %s is outside the years 1 to 9999", f.name, f.t.UTC().Format(time.RFC3339Nano))
+		}
 	}
 	return nil
 }
