@@ -207,7 +207,7 @@ func (c *checker) fetch(ctx context.Context, ids []string) ([]persist.Record, er
 		}
 		c.tail = false
 	}
-	return c.lookup.GetMany(ctx, ids, false)
+	return c.lookup.GetMany(ctx, ids)
 }
 
 // next reads the page after the cursor in insertion order. ok is false

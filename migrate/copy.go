@@ -144,8 +144,8 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	// through endBulkLoad, so an interrupted copy restores the target's
 	// indexes too.
 	var finish func(context.Context) error
-	if bl, ok := to.(persist.BulkLoader); ok && !m.opts.DryRun {
-		if finish, err = bl.BeginBulkLoad(ctx); err != nil {
+	if !m.opts.DryRun {
+		if finish, err = persist.BeginBulkLoad(ctx, to); err != nil {
 			return tr, err
 		}
 		defer func() {
