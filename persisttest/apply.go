@@ -355,7 +355,13 @@ func testApplyAgrees(t *testing.T, open openFunc) {
 			db := open(t)
 			ap := applier(t, db)
 			// Side p writes to tables pa and pb.
-			side := func(p string, ap persist.Applier) (got any, err error, table, id string, a, b string) {
+			type outcome struct {
+				got       any
+				err       error
+				table, id string // named by the error
+				a, b      string // the tables afterwards
+			}
+			side := func(p string, ap persist.Applier) (o outcome) {
 				sa, sb := mustStore(t, db, p+"a"), mustStore(t, db, p+"b")
 				seed(t, sa, "x", "y")
 				ws := make([]persist.Write, len(tc.ws))
@@ -367,13 +373,15 @@ func testApplyAgrees(t *testing.T, open openFunc) {
 				}
 				recs, err := ap.Apply(t.Context(), ws...)
 				if pe := (*persist.Error)(nil); errors.As(err, &pe) {
-					table, id = strings.TrimPrefix(pe.Table, p), pe.ID
+					o.table, o.id = strings.TrimPrefix(pe.Table, p), pe.ID
 				}
-				return batchResult(recs), err, table, id,
-					fmt.Sprint(batchResult(snapshot(t, sa))), fmt.Sprint(batchResult(snapshot(t, sb)))
+				o.got, o.err = batchResult(recs), err
+				o.a, o.b = fmt.Sprint(batchResult(snapshot(t, sa))), fmt.Sprint(batchResult(snapshot(t, sb)))
+				return o
 			}
-			fGot, fErr, fTable, fID, fa, fb := side("f", ap)
-			sGot, sErr, sTable, sID, sa, sb := side("s", fallback(t, db))
+			f, s := side("f", ap), side("s", fallback(t, db))
+			fGot, fErr, fTable, fID, fa, fb := f.got, f.err, f.table, f.id, f.a, f.b
+			sGot, sErr, sTable, sID, sa, sb := s.got, s.err, s.table, s.id, s.a, s.b
 			for _, s := range []struct {
 				name string
 				err  error
