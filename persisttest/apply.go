@@ -347,7 +347,7 @@ func testApplyAgrees(t *testing.T, open openFunc) {
 		}, persist.ErrInvalid},
 		{"StaleThenBadID", []persist.Write{
 			write("a", persist.WriteInsert, "x", `{}`, 0),
-			write("b", persist.WritePut, strings.Repeat("i", 600), `{}`, 0),
+			write("b", persist.WritePut, "b\x00", `{}`, 0),
 		}, persist.ErrInvalid},
 	}
 	for _, tc := range cases {
