@@ -8,7 +8,7 @@ import (
 	"github.com/persistkit/persist"
 )
 
-// batchApply runs ops as one [persist.Applier.Apply], starting from the
+// batchApply runs ops as one [persist.Apply], starting from the
 // counters as this Ledger last committed them (hot.go): the hold records
 // inserted and deleted and the counters written on condition of their
 // revisions, all or nothing, in one round trip on PostgreSQL. The counter
@@ -24,7 +24,7 @@ import (
 // outcome, or a swept hold): the caller then runs the batch in a
 // transaction, which reads the counters under lock and handles all of
 // these.
-func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job) (done bool, err error) {
+func (l *Ledger) batchApply(ctx context.Context, ops []*job) (done bool, err error) {
 	ids := counterIDs(opTargets(ops))
 	unlock := l.hot.lock(ids)
 	defer unlock()
@@ -33,9 +33,7 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 		return false, nil
 	}
 	now := l.cfg.clock().Unix()
-	for _, o := range ops {
-		o.statuses, o.denied, o.noop, o.err = nil, false, false, nil
-	}
+	resetResults(ops)
 	for _, st := range state {
 		st.c.reclaim(now)
 	}
@@ -77,7 +75,7 @@ func (l *Ledger) batchApply(ctx context.Context, ap persist.Applier, ops []*job)
 	for _, rec := range recs {
 		writes = append(writes, persist.Write{Table: l.cfg.counters, Op: persist.WritePut, Record: rec})
 	}
-	out, err := ap.Apply(ctx, writes...)
+	out, err := persist.Apply(ctx, l.db, writes...)
 	switch {
 	case errors.Is(err, persist.ErrConflict):
 		// A counter or a budget changed; which, the error need not say.

@@ -59,8 +59,8 @@
 // pays one row lock and one commit for many requests. A Ledger remembers
 // the counters as it last committed them: the next batch starts from
 // those and writes them back only if they are still at the same revision,
-// through [persist.Applier] where the DB has it (one statement on
-// PostgreSQL). A budget that another process changed in between is read
+// in one [persist.Apply] (one statement on PostgreSQL, whose DB is a
+// [persist.Applier]). A budget that another process changed in between is read
 // again under lock, so that memory saves round trips and decides nothing.
 //
 // Commit and Release are idempotent, safe to call concurrently, and the

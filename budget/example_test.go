@@ -54,7 +54,7 @@ func ExampleLedger_Reserve() {
 		log.Fatal(err)
 	}
 
-	spend, err := ledger.Usage(ctx, budget.Scope{Tier: budget.Org, ID: "acme"}, budget.Daily, time.Time{})
+	spend, err := ledger.Spend(ctx, budget.Scope{Tier: budget.Org, ID: "acme"}, budget.Daily, time.Time{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,18 +7,8 @@ package budget
 func HoldCombiner(l *Ledger) (queued func() int, release func()) {
 	gate := make(chan struct{})
 	hold := func() { <-gate }
-	l.beforeBatch.Store(&hold)
-	queued = func() int {
-		n := int(l.gated.Load())
-		for i := range l.lanes {
-			ln := &l.lanes[i]
-			ln.mu.Lock()
-			n += len(ln.queue)
-			ln.mu.Unlock()
-		}
-		return n
-	}
-	return queued, func() { close(gate) }
+	l.group.beforeBatch.Store(&hold)
+	return l.group.queued, func() { close(gate) }
 }
 
 // Remembered returns how many counters l holds copies of (see hot.go).

@@ -7,13 +7,13 @@ import (
 )
 
 // A Ledger remembers each counter as its own last transaction committed
-// it, with the revision it was stored at. On a DB that implements
-// [persist.Applier], the next batch applies its operations to that copy
-// and writes the hold records and the counters in one Apply (one
-// statement, sent and committed in one round trip, on PostgreSQL), the
+// it, with the revision it was stored at. The next batch applies its
+// operations to that copy and writes the hold records and the counters in
+// one [persist.Apply] (one statement, sent and committed in one round
+// trip, on PostgreSQL, whose DB is a [persist.Applier]), the
 // counters on condition that they are still at that revision, instead of
 // first reading them under lock: a hot counter's row stays locked only
-// while that statement runs. On other DBs the copies are not used.
+// while that statement runs.
 // Correctness never rests on the copy: the revision condition makes the
 // write a compare-and-swap against what is stored, and revisions only
 // grow, so a write computed from an outdated copy fails with a conflict

@@ -29,7 +29,7 @@ func TestBadInput(t *testing.T) {
 		set := func(b budget.Budget) func() error { return func() error { return l.SetBudget(ctx, b) } }
 		record := func(u budget.Usage) func() error { return func() error { return l.Record(ctx, u) } }
 		usage := func(s budget.Scope, p budget.Period) func() error {
-			return func() error { _, err := l.Usage(ctx, s, p, time.Time{}); return err }
+			return func() error { _, err := l.Spend(ctx, s, p, time.Time{}); return err }
 		}
 		okUsage := budget.Usage{RequestID: "req-1", Scopes: org, Model: "gpt", Cost: 1}
 		with := func(f func(u *budget.Usage)) budget.Usage { u := okUsage; f(&u); return u }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,10 +36,7 @@ type Ledger struct {
 
 	lastSweep atomic.Int64 // unix seconds of the last opportunistic sweep
 
-	lanes [lanes]lane  // where operations are combined (see batch.go)
-	gated atomic.Int32 // leaders held by beforeBatch
-
-	beforeBatch atomic.Pointer[func()] // nil, or a test's gate
+	group combiner[*job] // where operations are combined (see ops.go)
 
 	hot    hotCounters // counters as this Ledger last committed them (see hot.go)
 	limits limitCache  // budgets as this Ledger last read them (see limitcache.go)
@@ -63,7 +59,9 @@ func New(db persist.DB, opts *Options) (*Ledger, error) {
 			return nil, fmt.Errorf("budget: new: table %s: %w", name, err)
 		}
 	}
-	return &Ledger{db: db, cfg: cfg, known: make(map[string]struct{})}, nil
+	l := &Ledger{db: db, cfg: cfg, known: make(map[string]struct{})}
+	l.group.exec = l.execute
+	return l, nil
 }
 
 // Request asks for budget on behalf of one model call.
@@ -164,33 +162,6 @@ func firstNonNil(errs []error) error {
 		}
 	}
 	return nil
-}
-
-// lockOrder returns the indexes of targets in the order transactions lock
-// their counters one at a time, on stores that are not a [persist.Batcher]
-// (those lock all of them at once, in id order): narrowest tier first, then
-// by id. Any fixed order prevents deadlocks between transactions; this one
-// takes the widest, most contended counter (usually the organization's)
-// last, so its row lock is held for the shortest time.
-func lockOrder(targets []target) []int {
-	order := make([]int, len(targets))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		ta, tb := targets[a], targets[b]
-		if ta.budget.Scope.Tier != tb.budget.Scope.Tier {
-			return int(tb.budget.Scope.Tier) - int(ta.budget.Scope.Tier)
-		}
-		switch {
-		case ta.id < tb.id:
-			return -1
-		case ta.id > tb.id:
-			return 1
-		}
-		return 0
-	})
-	return order
 }
 
 // ensureCounters creates the counters this process has not seen yet.

@@ -3,14 +3,14 @@ package budget
 import "sync"
 
 // Reserve plans from the budgets it last read for each scope, instead of
-// reading them on every request, when the DB implements [persist.Applier].
+// reading them on every request.
 // The batch that admits the reservation then checks, in the same atomic
 // Apply, that each scope's limits record is still at the revision the plan
 // used (or still missing): a budget changed by any process since makes the
 // Apply fail, and the reservation is planned again from what is stored.
 // So a changed limit still applies from the next Reserve, exactly as with
 // a read per request, and a busy gateway saves that read. Everywhere else
-// (Check, the transaction path, DBs without Applier) limits are read.
+// (Check, the transaction path) limits are read.
 
 // maxLimits bounds the scopes whose budgets a Ledger remembers; the map is
 // cleared when it grows past it.

@@ -185,7 +185,7 @@ func (l *Ledger) GetBudget(ctx context.Context, scope Scope, period Period) (Bud
 
 // DeleteBudget removes the budget of scope for period, or fails with
 // [persist.ErrNotFound] if there is none. Spend already counted is kept, so
-// [Ledger.Usage] still reports it; reservations already made stay valid.
+// [Ledger.Spend] still reports it; reservations already made stay valid.
 func (l *Ledger) DeleteBudget(ctx context.Context, scope Scope, period Period) error {
 	const op = "delete budget"
 	if err := scope.validate(); err != nil {

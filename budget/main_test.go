@@ -99,7 +99,7 @@ func mustReserve(tb testing.TB, l *budget.Ledger, s budget.Scopes, est budget.Mi
 // usage returns scope's spend in the current period.
 func usage(tb testing.TB, l *budget.Ledger, s budget.Scope, p budget.Period) budget.Spend {
 	tb.Helper()
-	u, err := l.Usage(context.Background(), s, p, time.Time{})
+	u, err := l.Spend(context.Background(), s, p, time.Time{})
 	if err != nil {
 		tb.Fatalf("Usage(%v, %v): %v", s, p, err)
 	}

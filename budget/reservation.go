@@ -108,18 +108,17 @@ func (l *Ledger) charge(ctx context.Context, scopes []Scope, at time.Time, actua
 	if err := l.ensureCounters(ctx, targets); err != nil {
 		return err
 	}
-	order := lockOrder(targets)
+	ids := counterIDs(targets)
 	// Written outside batchTx, the remembered copies are out of date.
-	defer l.hot.forget(counterIDs(targets), false, time.Now())
-	return l.db.Tx(ctx, func(tx persist.Tx) error {
-		cs, err := tx.Store(l.cfg.counters)
-		if err != nil {
-			return err
-		}
-		now := l.cfg.clock().Unix()
-		if cb, ok := cs.(persist.Batcher); ok {
-			ids := counterIDs(targets)
-			state, err := l.lockAll(ctx, cb, ids)
+	defer l.hot.forget(ids, false, time.Now())
+	return retryChanged(ctx, func() error {
+		return l.db.Tx(ctx, func(tx persist.Tx) error {
+			cs, err := tx.Store(l.cfg.counters)
+			if err != nil {
+				return err
+			}
+			now := l.cfg.clock().Unix()
+			state, err := l.lockAll(ctx, cs, ids)
 			if err != nil {
 				return err
 			}
@@ -130,24 +129,7 @@ func (l *Ledger) charge(ctx context.Context, scopes []Scope, at time.Time, actua
 				}
 				st.changed = true
 			}
-			return l.writeAll(ctx, cb, ids, state)
-		}
-		for _, i := range order {
-			_, err := cs.UpdateFunc(ctx, targets[i].id, func(cur persist.Record) (json.RawMessage, error) {
-				c, err := decodeCounter(l.cfg.counters, cur)
-				if err != nil {
-					return nil, err
-				}
-				c.reclaim(now)
-				if c.Spent, err = c.Spent.Add(actual); err != nil {
-					return nil, err
-				}
-				return c.encode()
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+			return l.writeAll(ctx, cs, ids, state)
+		})
 	})
 }

@@ -62,8 +62,7 @@ func (l *Ledger) Reserve(ctx context.Context, req Request) (*Reservation, error)
 
 func (l *Ledger) reserve(ctx context.Context, req Request, scopes []Scope, now time.Time) (*Reservation, error) {
 	const op = "reserve"
-	_, cache := l.db.(persist.Applier)
-	refreshed := false
+	cache, refreshed := true, false // cache: plan from the remembered budgets
 	for {
 		var targets []target
 		var checks []limitCheck

@@ -44,7 +44,7 @@ func TestPeriodRollover(t *testing.T) {
 				if got := r.Decision().Budgets[0].PeriodStart; !got.Equal(t0.Add(tt.advance)) {
 					t.Errorf("PeriodStart=%v, want %v", got, t0.Add(tt.advance))
 				}
-				old, err := l.Usage(ctx, acme, tt.period, t0)
+				old, err := l.Spend(ctx, acme, tt.period, t0)
 				if err != nil || old.Spent != m(t, "10") || old.Reserved != 0 {
 					t.Errorf("Usage of the previous period=%+v, %v, want 10 spent", old, err)
 				}

@@ -27,11 +27,10 @@ import (
 // database an index probe per record: 2.5 times the time per batch of
 // 5000 on PostgreSQL.
 type checker struct {
-	table  string
-	to     persist.Store
-	lookup persist.Batcher
-	in     chan checkBatch
-	wg     sync.WaitGroup
+	table string
+	to    persist.Store
+	in    chan checkBatch
+	wg    sync.WaitGroup
 
 	// jsonbText is cleared once a batch had no record whose target bytes
 	// were its source's jsonb text.
@@ -64,8 +63,8 @@ type checkBatch struct {
 // startChecker starts verifying the batches handed to add; tail says that
 // the target table was empty before the copy. cancel is called when the
 // target cannot be read, so that the copy stops too.
-func startChecker(ctx context.Context, table string, to persist.Store, lookup persist.Batcher, tail bool, cancel context.CancelFunc) *checker {
-	c := &checker{table: table, to: to, lookup: lookup, tail: tail, in: make(chan checkBatch, 1), counts: newCounts()}
+func startChecker(ctx context.Context, table string, to persist.Store, tail bool, cancel context.CancelFunc) *checker {
+	c := &checker{table: table, to: to, tail: tail, in: make(chan checkBatch, 1), counts: newCounts()}
 	c.jsonbText.Store(true)
 	n := checkers
 	if tail {
@@ -207,7 +206,7 @@ func (c *checker) fetch(ctx context.Context, ids []string) ([]persist.Record, er
 		}
 		c.tail = false
 	}
-	return c.lookup.GetMany(ctx, ids, false)
+	return persist.GetMany(ctx, c.to, ids)
 }
 
 // next reads the page after the cursor in insertion order. ok is false

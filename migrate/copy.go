@@ -23,7 +23,7 @@ func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, err
 
 // hooks change how Copy works inside, for tests.
 type hooks struct {
-	noLookup bool // verify by listing both sides, as for a target that is not a persist.Batcher
+	noLookup bool // verify by listing both sides after the copy, instead of batch by batch
 	noTail   bool // look every batch up by id, as when the target was not empty
 }
 
@@ -144,8 +144,8 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	// through endBulkLoad, so an interrupted copy restores the target's
 	// indexes too.
 	var finish func(context.Context) error
-	if bl, ok := to.(persist.BulkLoader); ok && !m.opts.DryRun {
-		if finish, err = bl.BeginBulkLoad(ctx); err != nil {
+	if !m.opts.DryRun {
+		if finish, err = persist.BeginBulkLoad(ctx, to); err != nil {
 			return tr, err
 		}
 		defer func() {
@@ -215,8 +215,8 @@ func joinErrors(a, b error) error {
 
 // copyRows streams the table from one goroutine reading batches while this
 // one writes the previous batch, so the two databases work at the same
-// time, and hands each written batch to a checker (when the target is a
-// [persist.Batcher]), which verifies it meanwhile. The channels hold one
+// time, and hands each written batch to a checker, which verifies it
+// meanwhile. The channels hold one
 // batch each: at most six are in memory (one being read, one queued for
 // the writer, one being written, one queued for the checker and, at most,
 // two being checked). The ids the target rejected are added to failed.
@@ -224,12 +224,12 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var chk *checker
-	if b, ok := to.(persist.Batcher); ok && !m.noLookup {
+	if !m.noLookup {
 		empty, err := isEmpty(ctx, to)
 		if err != nil {
 			return err
 		}
-		chk = startChecker(ctx, name, to, b, empty && !m.noTail, cancel)
+		chk = startChecker(ctx, name, to, empty && !m.noTail, cancel)
 	}
 	batches := make(chan []persist.Record, 1)
 	readErr := make(chan error, 1)

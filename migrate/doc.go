@@ -42,13 +42,12 @@
 // insertion order, a batch at a time from where the last one ended, which
 // the database serves from consecutive rows; if a page is not the batch
 // just written (another writer got in between), that batch and every later
-// one is looked up by id instead ([persist.Batcher.GetMany]), as is every
-// batch into a table that held records already. When the copy is done,
-// the target's records are counted: those beyond the source's that were
-// found are extra_target_rows. A target store that is not a
-// [persist.Batcher] is verified after its copy by listing both sides in id
-// order and merging them. Memory stays bounded by a few batches either
-// way.
+// one is looked up by id instead ([persist.GetMany]: one round trip per
+// batch on a [persist.Batcher], as both backends are, and one per record
+// on other stores), as is every batch into a table that held records
+// already. When the copy is done, the target's records are counted: those
+// beyond the source's that were found are extra_target_rows. Memory stays
+// bounded by a few batches.
 //
 // The canonical form is the same for a document stored as SQLite TEXT and
 // as PostgreSQL JSONB, which reorders keys, drops whitespace, keeps the

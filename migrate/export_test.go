@@ -6,9 +6,8 @@ import (
 	"github.com/persistkit/persist"
 )
 
-// CopyByListing is Copy verifying as for a target that cannot look records
-// up by id (not a persist.Batcher): by listing both sides in id order after
-// the copy, so tests cover both ways.
+// CopyByListing is Copy verifying by listing both sides in id order after
+// the copy, instead of batch by batch during it, so tests cover both ways.
 func CopyByListing(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
 	return copyDB(ctx, src, dst, opts, hooks{noLookup: true})
 }

@@ -54,8 +54,7 @@ const (
 	// once, when it starts.
 	PhaseIndex Phase = "index"
 	// PhaseVerify is the end of the comparison of both sides by id and
-	// digest, after the copy (all of it for a target that is not a
-	// [persist.Batcher]); in a dry run it is the only phase.
+	// digest, after the copy; in a dry run it is the only phase.
 	PhaseVerify Phase = "verify"
 )
 

@@ -59,7 +59,7 @@ type TableReport struct {
 	// [persist.BulkLoader]) and counting the source; the copy, during
 	// which each written batch is verified; the verification left when the
 	// copy ends (the last batches and counting the target, or the whole
-	// comparison for a target that is not a [persist.Batcher]); and
+	// comparison in a dry run); and
 	// building the deferred indexes (next to nothing when none were
 	// deferred).
 	PrepareSeconds float64 `json:"prepare_seconds"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -23,6 +24,24 @@ func applier(t *testing.T, db persist.DB) persist.Applier {
 	return a
 }
 
+// plainDB has only the methods of [persist.DB]: through it [persist.Apply]
+// takes its fallback.
+type plainDB struct{ persist.DB }
+
+// applyFunc makes a function an [persist.Applier].
+type applyFunc func(ctx context.Context, ws ...persist.Write) ([]persist.Record, error)
+
+func (f applyFunc) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record, error) {
+	return f(ctx, ws...)
+}
+
+// fallback returns [persist.Apply]'s fallback on db as a persist.Applier.
+func fallback(_ *testing.T, db persist.DB) persist.Applier {
+	return applyFunc(func(ctx context.Context, ws ...persist.Write) ([]persist.Record, error) {
+		return persist.Apply(ctx, plainDB{db}, ws...)
+	})
+}
+
 func write(table string, op persist.WriteOp, id, data string, rev int64) persist.Write {
 	w := persist.Write{Table: table, Op: op, Record: persist.Record{ID: id, Revision: rev}}
 	if data != "" {
@@ -31,7 +50,10 @@ func write(table string, op persist.WriteOp, id, data string, rev int64) persist
 	return w
 }
 
-func testApplier(t *testing.T, open openFunc) {
+// testApplier states Applier's contract for what applier returns: the DB's
+// own Applier, or the fallback of [persist.Apply] over [persist.DB.Tx], which
+// must keep the same contract.
+func testApplier(t *testing.T, open openFunc, applier func(*testing.T, persist.DB) persist.Applier) {
 	// twoTables opens a DB with tables a (records x and y) and b (empty).
 	twoTables := func(t *testing.T) (persist.DB, persist.Applier, persist.Store, persist.Store, map[string]persist.Record) {
 		t.Helper()
@@ -286,4 +308,97 @@ func testApplier(t *testing.T, open openFunc) {
 		}
 		wantCount(t, b, int64(done))
 	})
+}
+
+// testApplyAgrees makes the same writes through the DB's own Applier and
+// through the fallback of [persist.Apply], each on tables of its own with
+// the same records, and checks that both return the same records, the same
+// sentinel naming the same table and id, and leave the same records.
+func testApplyAgrees(t *testing.T, open openFunc) {
+	cases := []struct {
+		name string
+		ws   []persist.Write
+		want error
+	}{
+		{"OK", []persist.Write{
+			write("a", persist.WriteInsert, "new", `{"n":1}`, 0),
+			write("a", persist.WritePut, "x", `{"n":2}`, 1),
+			write("a", persist.WriteDelete, "y", "", 0),
+			write("b", persist.WriteCheck, "absent", "", 0),
+			write("a", persist.WriteCheck, "new2", "", 0),
+			write("b", persist.WritePut, "z", `{"n":3}`, 0),
+		}, nil},
+		{"InsertExisting", []persist.Write{write("b", persist.WritePut, "z", `{}`, 0), write("a", persist.WriteInsert, "x", `{}`, 0)}, persist.ErrConflict},
+		{"StalePut", []persist.Write{write("a", persist.WritePut, "x", `{}`, 2)}, persist.ErrConflict},
+		{"DeleteMissing", []persist.Write{write("a", persist.WriteDelete, "nope", "", 0)}, persist.ErrNotFound},
+		{"CheckStale", []persist.Write{write("a", persist.WriteCheck, "x", "", 3)}, persist.ErrConflict},
+		{"CheckExists", []persist.Write{write("a", persist.WriteCheck, "y", "", 0)}, persist.ErrConflict},
+		{"DuplicateID", []persist.Write{write("b", persist.WritePut, "z", `{}`, 0), write("b", persist.WriteDelete, "z", "", 0)}, persist.ErrInvalid},
+		{"BadData", []persist.Write{write("a", persist.WritePut, "x", `[1]`, 0)}, persist.ErrInvalid},
+		{"BadTable", []persist.Write{write("Bad", persist.WritePut, "x", `{}`, 0)}, persist.ErrInvalid},
+		{"BadOp", []persist.Write{write("a", persist.WriteOp(9), "x", `{}`, 0)}, persist.ErrInvalid},
+		{"EmptyID", []persist.Write{write("a", persist.WriteInsert, "", `{}`, 0)}, persist.ErrInvalid},
+		{"NegativeRevision", []persist.Write{write("a", persist.WriteCheck, "x", "", -1)}, persist.ErrInvalid},
+		// Invalid input wins over a precondition that fails before it.
+		{"StaleThenBadData", []persist.Write{
+			write("a", persist.WritePut, "x", `{}`, 9),
+			write("a", persist.WriteDelete, "nope", "", 0),
+			write("b", persist.WriteInsert, "z", `"text"`, 0),
+		}, persist.ErrInvalid},
+		{"StaleThenBadID", []persist.Write{
+			write("a", persist.WriteInsert, "x", `{}`, 0),
+			write("b", persist.WritePut, "b\x00", `{}`, 0),
+		}, persist.ErrInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := open(t)
+			ap := applier(t, db)
+			// Side p writes to tables pa and pb.
+			type outcome struct {
+				got       any
+				err       error
+				table, id string // named by the error
+				a, b      string // the tables afterwards
+			}
+			side := func(p string, ap persist.Applier) (o outcome) {
+				sa, sb := mustStore(t, db, p+"a"), mustStore(t, db, p+"b")
+				seed(t, sa, "x", "y")
+				ws := make([]persist.Write, len(tc.ws))
+				for i, w := range tc.ws {
+					if w.Table == "a" || w.Table == "b" {
+						w.Table = p + w.Table
+					}
+					ws[i] = w
+				}
+				recs, err := ap.Apply(t.Context(), ws...)
+				if pe := (*persist.Error)(nil); errors.As(err, &pe) {
+					o.table, o.id = strings.TrimPrefix(pe.Table, p), pe.ID
+				}
+				o.got, o.err = batchResult(recs), err
+				o.a, o.b = fmt.Sprint(batchResult(snapshot(t, sa))), fmt.Sprint(batchResult(snapshot(t, sb)))
+				return o
+			}
+			f, s := side("f", ap), side("s", fallback(t, db))
+			fGot, fErr, fTable, fID, fa, fb := f.got, f.err, f.table, f.id, f.a, f.b
+			sGot, sErr, sTable, sID, sa, sb := s.got, s.err, s.table, s.id, s.a, s.b
+			for _, s := range []struct {
+				name string
+				err  error
+			}{{"Applier", fErr}, {"fallback", sErr}} {
+				if tc.want == nil && s.err != nil || tc.want != nil && !errors.Is(s.err, tc.want) {
+					t.Errorf("%s: err=%v, want %v", s.name, s.err, tc.want)
+				}
+			}
+			if fTable != sTable || fID != sID {
+				t.Errorf("Applier's error names %s/%s, the fallback's %s/%s", fTable, fID, sTable, sID)
+			}
+			if fmt.Sprint(fGot) != fmt.Sprint(sGot) {
+				t.Errorf("Applier returned %v, fallback %v", fGot, sGot)
+			}
+			if fa != sa || fb != sb {
+				t.Errorf("after Apply the Applier's tables hold %v and %v, the fallback's %v and %v", fa, fb, sa, sb)
+			}
+		})
+	}
 }

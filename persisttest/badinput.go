@@ -42,7 +42,7 @@ type gridCase struct {
 	op     string // the Op its errors name
 	input  string // "Valid", or the kind of bad input
 	given  []string
-	needs  string // "", "batcher", "applier" or "bulk": the optional interface called
+	needs  string // "", "batcher" or "bulk": the optional interface called
 	call   func(ctx context.Context, db persist.DB, s persist.Store) error
 }
 
@@ -110,8 +110,8 @@ func gridCases() []gridCase {
 			return err
 		})
 		for _, op := range []persist.WriteOp{persist.WritePut, persist.WriteInsert} {
-			add("Apply"+op.String(), "apply", r.name, "applier", append(given, "ok"), func(ctx context.Context, db persist.DB, s persist.Store) error {
-				_, err := db.(persist.Applier).Apply(ctx,
+			add("Apply"+op.String(), "apply", r.name, "", append(given, "ok"), func(ctx context.Context, db persist.DB, s persist.Store) error {
+				_, err := persist.Apply(ctx, db,
 					persist.Write{Table: s.Name(), Op: persist.WritePut, Record: persist.Record{ID: "ok", Data: good}},
 					persist.Write{Table: s.Name(), Op: op, Record: rec})
 				return err
@@ -152,7 +152,7 @@ func gridCases() []gridCase {
 			return err
 		})
 		add("GetMany", "get_many", r.name, "batcher", append(given, "a"), func(ctx context.Context, _ persist.DB, s persist.Store) error {
-			_, err := s.(persist.Batcher).GetMany(ctx, []string{"a", id}, false)
+			_, err := s.(persist.Batcher).GetMany(ctx, []string{"a", id})
 			return err
 		})
 		add("DeleteMany", "delete_many", r.name, "batcher", append(given, "a"), func(ctx context.Context, _ persist.DB, s persist.Store) error {
@@ -160,18 +160,18 @@ func gridCases() []gridCase {
 			return err
 		})
 		for _, op := range []persist.WriteOp{persist.WriteDelete, persist.WriteCheck} {
-			add("Apply"+op.String(), "apply", r.name, "applier", given, func(ctx context.Context, db persist.DB, s persist.Store) error {
-				_, err := db.(persist.Applier).Apply(ctx, persist.Write{Table: s.Name(), Op: op, Record: persist.Record{ID: id, Revision: 1}})
+			add("Apply"+op.String(), "apply", r.name, "", given, func(ctx context.Context, db persist.DB, s persist.Store) error {
+				_, err := persist.Apply(ctx, db, persist.Write{Table: s.Name(), Op: op, Record: persist.Record{ID: id, Revision: 1}})
 				return err
 			})
 		}
 	}
-	add("Apply", "apply", "BadTable", "applier", []string{"a"}, func(ctx context.Context, db persist.DB, _ persist.Store) error {
-		_, err := db.(persist.Applier).Apply(ctx, persist.Write{Table: "Bad", Op: persist.WritePut, Record: persist.Record{ID: "a", Data: good}})
+	add("Apply", "apply", "BadTable", "", []string{"a"}, func(ctx context.Context, db persist.DB, _ persist.Store) error {
+		_, err := persist.Apply(ctx, db, persist.Write{Table: "Bad", Op: persist.WritePut, Record: persist.Record{ID: "a", Data: good}})
 		return err
 	})
-	add("Apply", "apply", "BadOp", "applier", []string{"a"}, func(ctx context.Context, db persist.DB, s persist.Store) error {
-		_, err := db.(persist.Applier).Apply(ctx, persist.Write{Table: s.Name(), Op: 0, Record: persist.Record{ID: "a", Data: good}})
+	add("Apply", "apply", "BadOp", "", []string{"a"}, func(ctx context.Context, db persist.DB, s persist.Store) error {
+		_, err := persist.Apply(ctx, db, persist.Write{Table: s.Name(), Op: 0, Record: persist.Record{ID: "a", Data: good}})
 		return err
 	})
 
@@ -361,7 +361,7 @@ func testBadInput(t *testing.T, open openFunc) {
 		for _, st := range []state{{"Live", persist.ErrClosed, live}, {"Canceled", persist.ErrClosed, canceled}} {
 			t.Run(st.name, func(t *testing.T) {
 				for _, c := range cases {
-					if c.needs != "applier" && c.supports(db, ts) {
+					if c.op != "apply" && c.supports(db, ts) {
 						wantGridErr(t, c, c.call(st.ctx(), db, ts), st.target, "items")
 					}
 				}

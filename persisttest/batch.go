@@ -41,26 +41,28 @@ func testBatcher(t *testing.T, open openFunc) {
 		_, s := openStore(t, open, "items")
 		b := batcher(t, s)
 		want := seed(t, s, "a", "b", "c")
-		got, err := b.GetMany(t.Context(), []string{"c", "missing", "a", "b", "a"}, false)
-		if err != nil {
-			t.Fatalf("GetMany: %v", err)
-		}
-		wantIDs(t, got, "c", "", "a", "b", "a")
-		if len(got) == 5 {
-			for i, id := range []string{"c", "", "a", "b", "a"} {
-				if id == "" {
-					if got[i].Data != nil || got[i].Revision != 0 || !got[i].Created.IsZero() || !got[i].Updated.IsZero() {
-						t.Errorf("GetMany[%d]=%+v for a missing id, want a zero Record", i, got[i])
-					}
-					continue
-				}
-				wantRecord(t, got[i], want[id])
-				wantTimes(t, got[i])
+		for name, getMany := range map[string]func(context.Context, []string) ([]persist.Record, error){
+			"GetMany": b.GetMany, "GetManyForUpdate": b.GetManyForUpdate,
+		} {
+			got, err := getMany(t.Context(), []string{"c", "missing", "a", "b", "a"})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
 			}
-		}
-		for _, lock := range []bool{false, true} {
-			if got, err := b.GetMany(t.Context(), nil, lock); err != nil || len(got) != 0 {
-				t.Errorf("GetMany(nil, %v)=%v, %v; want no records and no error", lock, got, err)
+			wantIDs(t, got, "c", "", "a", "b", "a")
+			if len(got) == 5 {
+				for i, id := range []string{"c", "", "a", "b", "a"} {
+					if id == "" {
+						if got[i].Data != nil || got[i].Revision != 0 || !got[i].Created.IsZero() || !got[i].Updated.IsZero() {
+							t.Errorf("GetMany[%d]=%+v for a missing id, want a zero Record", i, got[i])
+						}
+						continue
+					}
+					wantRecord(t, got[i], want[id])
+					wantTimes(t, got[i])
+				}
+			}
+			if got, err := getMany(t.Context(), nil); err != nil || len(got) != 0 {
+				t.Errorf("%s(nil)=%v, %v; want no records and no error", name, got, err)
 			}
 		}
 	})
@@ -189,7 +191,7 @@ func testBatcher(t *testing.T, open openFunc) {
 			if _, err := b.PutMany(t.Context(), mixed); !errors.Is(err, persist.ErrConflict) {
 				t.Fatalf("PutMany(%d) mixed with a stale revision: err=%v, want one matching %v", size, err, persist.ErrConflict)
 			}
-			cur, err := b.GetMany(t.Context(), names[:size], false)
+			cur, err := b.GetMany(t.Context(), names[:size])
 			if err != nil {
 				t.Fatalf("GetMany(%d): %v", size, err)
 			}
@@ -251,8 +253,11 @@ func testBatcher(t *testing.T, open openFunc) {
 		b := batcher(t, s)
 		seed(t, s, "a")
 		before := snapshot(t, s)
-		if _, err := b.GetMany(t.Context(), []string{"a", "b\x00"}, false); !errors.Is(err, persist.ErrInvalid) {
+		if _, err := b.GetMany(t.Context(), []string{"a", "b\x00"}); !errors.Is(err, persist.ErrInvalid) {
 			t.Errorf("GetMany with a NUL in an id: err=%v, want one matching %v", err, persist.ErrInvalid)
+		}
+		if _, err := b.GetManyForUpdate(t.Context(), []string{"a", "b\x00"}); !errors.Is(err, persist.ErrInvalid) {
+			t.Errorf("GetManyForUpdate with a NUL in an id: err=%v, want one matching %v", err, persist.ErrInvalid)
 		}
 		if _, err := b.DeleteMany(t.Context(), []string{"a", strings.Repeat("x", 2049)}); !errors.Is(err, persist.ErrInvalid) {
 			t.Errorf("DeleteMany with a long id: err=%v, want one matching %v", err, persist.ErrInvalid)
@@ -275,7 +280,9 @@ func testBatcher(t *testing.T, open openFunc) {
 		if err := db.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		_, err := b.GetMany(t.Context(), []string{"a"}, false)
+		_, err := b.GetMany(t.Context(), []string{"a"})
+		wantErr(t, err, persist.ErrClosed)
+		_, err = b.GetManyForUpdate(t.Context(), []string{"a"})
 		wantErr(t, err, persist.ErrClosed)
 		_, err = b.PutMany(t.Context(), []persist.Record{{ID: "a", Data: json.RawMessage(`{}`)}})
 		wantErr(t, err, persist.ErrClosed)
@@ -289,7 +296,9 @@ func testBatcher(t *testing.T, open openFunc) {
 		seed(t, s, "a")
 		before := snapshot(t, s)
 		ctx := canceled()
-		_, err := b.GetMany(ctx, []string{"a"}, false)
+		_, err := b.GetMany(ctx, []string{"a"})
+		wantErr(t, err, context.Canceled)
+		_, err = b.GetManyForUpdate(ctx, []string{"a"})
 		wantErr(t, err, context.Canceled)
 		_, err = b.PutMany(ctx, []persist.Record{{ID: "a", Data: json.RawMessage(`{"v":1}`)}, {ID: "b", Data: json.RawMessage(`{}`)}})
 		wantErr(t, err, context.Canceled)
@@ -313,7 +322,7 @@ func testBatcher(t *testing.T, open openFunc) {
 		for range workers {
 			wg.Go(func() {
 				for range rounds {
-					cur, err := b.GetMany(t.Context(), []string{"y", "x"}, false)
+					cur, err := b.GetMany(t.Context(), []string{"y", "x"})
 					if err != nil {
 						t.Errorf("GetMany: %v", err)
 						return
@@ -342,4 +351,127 @@ func testBatcher(t *testing.T, open openFunc) {
 			}
 		}
 	})
+}
+
+// plainStore has only the methods of [persist.Store]: through it the root's
+// batch functions take their fallbacks.
+type plainStore struct{ persist.Store }
+
+// batchCase is one call of a root batch function, made on the store's own
+// [persist.Batcher] and on the fallback; want is the sentinel both must
+// return (nil for success).
+type batchCase struct {
+	name string
+	call func(ctx context.Context, s persist.Store) (any, error)
+	want error
+}
+
+func batchCases() []batchCase {
+	data := func(s string) json.RawMessage { return json.RawMessage(s) }
+	return []batchCase{
+		{"GetMany", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.GetMany(ctx, s, []string{"c", "missing", "a", "a"})
+		}, nil},
+		{"GetManyForUpdate", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.GetManyForUpdate(ctx, s, []string{"b", "a", "missing"})
+		}, nil},
+		{"GetManyBadID", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.GetMany(ctx, s, []string{"a", "b\x00"})
+		}, persist.ErrInvalid},
+		{"GetManyForUpdateBadID", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.GetManyForUpdate(ctx, s, []string{"a", "x\x00"})
+		}, persist.ErrInvalid},
+		{"PutMany", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{
+				{ID: "a", Data: data(`{"v":2}`), Revision: 1}, {ID: "new", Data: data(`{"v":3}`)}, {ID: "b", Data: data(`{"v":4}`)}})
+		}, nil},
+		{"PutManyStale", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{
+				{ID: "new", Data: data(`{}`)}, {ID: "a", Data: data(`{"v":2}`), Revision: 7}})
+		}, persist.ErrConflict},
+		{"PutManyRevisionOfMissing", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{{ID: "missing", Data: data(`{}`), Revision: 1}})
+		}, persist.ErrConflict},
+		{"PutManyDuplicateID", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{{ID: "new", Data: data(`{}`)}, {ID: "new", Data: data(`{}`)}})
+		}, persist.ErrInvalid},
+		{"PutManyNegativeRevision", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{{ID: "a", Data: data(`{}`), Revision: -1}})
+		}, persist.ErrInvalid},
+		{"PutManyNotObject", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.PutMany(ctx, s, []persist.Record{{ID: "new", Data: data(`{}`)}, {ID: "b", Data: data(`[1]`)}})
+		}, persist.ErrInvalid},
+		{"DeleteMany", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.DeleteMany(ctx, s, []string{"b", "missing", "b", "c"})
+		}, nil},
+		{"DeleteManyBadID", func(ctx context.Context, s persist.Store) (any, error) {
+			return persist.DeleteMany(ctx, s, []string{"a", strings.Repeat("x", 2049)})
+		}, persist.ErrInvalid},
+	}
+}
+
+// batchResult is what a batch call returned, without the times, which
+// differ between two tables.
+func batchResult(v any) any {
+	recs, ok := v.([]persist.Record)
+	if !ok {
+		return v
+	}
+	type rec struct {
+		ID, Data string
+		Revision int64
+	}
+	out := make([]rec, len(recs))
+	for i, r := range recs {
+		out[i] = rec{r.ID, string(r.Data), r.Revision}
+	}
+	return out
+}
+
+// testBatchFallback checks that the root's batch functions give the same
+// results and sentinel errors, and leave the same records, whether they
+// use the store's [persist.Batcher] or fall back to one call per record,
+// as fstest checks ReadFile against Open and Read. Each call runs inside a
+// transaction that is rolled back on error, as the fallback asks.
+func testBatchFallback(t *testing.T, open openFunc) {
+	for _, tc := range batchCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			db := open(t)
+			fast, slow := mustStore(t, db, "fast"), mustStore(t, db, "slow")
+			batcher(t, fast)
+			seed(t, fast, "a", "b", "c")
+			seed(t, slow, "a", "b", "c")
+			run := func(name string, plain bool) (any, error) {
+				var got any
+				err := db.Tx(t.Context(), func(tx persist.Tx) error {
+					s, err := tx.Store(name)
+					if err != nil {
+						return err
+					}
+					if plain {
+						s = plainStore{s}
+					}
+					got, err = tc.call(t.Context(), s)
+					return err
+				})
+				return batchResult(got), err
+			}
+			fastGot, fastErr := run("fast", false)
+			slowGot, slowErr := run("slow", true)
+			for _, side := range []struct {
+				name string
+				err  error
+			}{{"Batcher", fastErr}, {"fallback", slowErr}} {
+				if tc.want == nil && side.err != nil || tc.want != nil && !errors.Is(side.err, tc.want) {
+					t.Errorf("%s: err=%v, want %v", side.name, side.err, tc.want)
+				}
+			}
+			if tc.want == nil && fmt.Sprint(fastGot) != fmt.Sprint(slowGot) {
+				t.Errorf("Batcher returned %v, fallback %v", fastGot, slowGot)
+			}
+			if f, s := fmt.Sprint(batchResult(snapshot(t, fast))), fmt.Sprint(batchResult(snapshot(t, slow))); f != s {
+				t.Errorf("after the call the Batcher's table holds %v, the fallback's %v", f, s)
+			}
+		})
+	}
 }

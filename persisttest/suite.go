@@ -108,7 +108,17 @@ type openFunc = func(t *testing.T) persist.DB
 //     change nothing; after Close all three are ErrClosed; with a cancelled
 //     context they match context.Canceled and write nothing; concurrent
 //     read-modify-write PutMany loops lose no successful write.
-//   - Applier, skipped for a DB that does not implement [persist.Applier]:
+//   - BatchFallback, skipped for a store that does not implement
+//     [persist.Batcher]: [persist.GetMany], [persist.GetManyForUpdate],
+//     [persist.PutMany] and [persist.DeleteMany], each called inside a
+//     transaction on the store's Batcher and on the fallback of one call
+//     per record, return the same records and the same sentinel
+//     (ErrConflict for a stale revision or one on a missing record,
+//     ErrInvalid for bad ids or data, duplicate ids and negative
+//     revisions), and leave the same records.
+//   - Applier, skipped for a DB that does not implement [persist.Applier],
+//     and ApplyFallback, the same cases for the fallback of [persist.Apply]
+//     over [persist.DB.Tx] on any DB:
 //     inserts, puts (with and without a revision) and deletes across two
 //     tables apply together and return the records as stored, in order (a
 //     zero Record for a delete or a check); checks that hold (a revision,
@@ -123,6 +133,18 @@ type openFunc = func(t *testing.T) persist.DB
 //     context writes nothing; after Close it is ErrClosed; concurrent
 //     read-modify-write loops that increment a counter and log each
 //     increment in another table lose no increment and log none twice.
+//   - ApplyAgrees, skipped for a DB that does not implement
+//     [persist.Applier]: the same writes, each failing precondition and
+//     each kind of invalid write, alone and mixed with a failing
+//     precondition before them, give the same records and the same
+//     sentinel, naming the same table and id, through the DB's Applier and
+//     through the fallback, and leave the same records.
+//   - BulkLoader, skipped for a store that does not implement
+//     [persist.BulkLoader]: a bulk load into an empty table (and one into
+//     a table that is not empty, which defers nothing) leaves the records,
+//     their order and Query's answers as InsertMany without one does, also
+//     while the load is open; with a cancelled context it matches
+//     context.Canceled, after Close it is ErrClosed.
 //   - Concurrency: 50 goroutines each making 100 UpdateFunc increments of one
 //     counter end at exactly 5000 (revision 5001; with -short, 10 making 20);
 //     concurrent Puts to distinct ids are all stored; of concurrent Inserts
@@ -178,7 +200,11 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Tx", func(t *testing.T) { testTx(t, open) })
 	t.Run("ReplaceAll", func(t *testing.T) { testReplaceAll(t, open) })
 	t.Run("Batcher", func(t *testing.T) { testBatcher(t, open) })
-	t.Run("Applier", func(t *testing.T) { testApplier(t, open) })
+	t.Run("BatchFallback", func(t *testing.T) { testBatchFallback(t, open) })
+	t.Run("Applier", func(t *testing.T) { testApplier(t, open, applier) })
+	t.Run("ApplyFallback", func(t *testing.T) { testApplier(t, open, fallback) })
+	t.Run("ApplyAgrees", func(t *testing.T) { testApplyAgrees(t, open) })
+	t.Run("BulkLoader", func(t *testing.T) { testBulkLoader(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("JSON", func(t *testing.T) { testJSON(t, open) })
 	t.Run("Invalid", func(t *testing.T) { testInvalid(t, open) })

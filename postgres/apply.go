@@ -312,7 +312,10 @@ func buildApplySQL(tables []*table, groups []applyGroup) string {
 	}
 	var b strings.Builder
 	b.WriteString("WITH " + strings.Join(ctes, ", "))
-	b.WriteString(" SELECT -1, NULL::text, NULL::bigint, NULL::timestamptz, NULL::timestamptz, " + okCol)
+	// The status row names $1, typed, so that a statement of deletes and
+	// checks alone, which write no time, still gives it a type (else
+	// 42P18); its value stays NULL.
+	b.WriteString(" SELECT -1, NULL::text, NULL::bigint, NULLIF(" + now + ", " + now + "), NULL::timestamptz, " + okCol)
 	for _, r := range results {
 		b.WriteString(" UNION ALL " + r)
 	}

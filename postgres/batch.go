@@ -68,17 +68,25 @@ func newBatchSQL(q string) batchSQL {
 
 // GetMany returns the records with the given ids in the order given, a
 // zero Record for a missing id, with one SELECT ... WHERE id = ANY($1).
-// Inside a transaction, lock adds FOR UPDATE, and the rows are locked in
-// byte order of their ids whatever the order given; outside one, lock has
-// nothing to hold the locks and is ignored.
-func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist.Record, error) {
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]persist.Record, error) {
+	return s.getMany(ctx, ids, false)
+}
+
+// GetManyForUpdate is GetMany with FOR UPDATE inside a transaction: the
+// rows are locked in byte order of their ids whatever the order given.
+// Outside a transaction there is nothing to hold the locks, and it is
+// GetMany.
+func (s *Store) GetManyForUpdate(ctx context.Context, ids []string) ([]persist.Record, error) {
+	return s.getMany(ctx, ids, s.tx != nil)
+}
+
+func (s *Store) getMany(ctx context.Context, ids []string, lock bool) ([]persist.Record, error) {
 	if err := s.enter(ctx, "get_many", ""); err != nil {
 		return nil, err
 	}
 	if err := s.in().IDs("get_many", ids); err != nil {
 		return nil, err
 	}
-	lock = lock && s.tx != nil
 	q, args := s.t.batch.getMany, []any{ids}
 	if lock {
 		q = s.t.batch.lockMany

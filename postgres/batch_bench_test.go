@@ -43,7 +43,7 @@ func BenchmarkLockedRMW(b *testing.B) {
 		b.Run(fmt.Sprintf("records=%d/batcher", n), func(b *testing.B) {
 			tx(b, func(ts persist.Store) error {
 				bt := ts.(persist.Batcher)
-				recs, err := bt.GetMany(ctx, ids, true)
+				recs, err := bt.GetManyForUpdate(ctx, ids)
 				if err != nil {
 					return err
 				}

@@ -40,7 +40,7 @@ func seed(tb testing.TB, s persist.Store, ids ...string) map[string]persist.Reco
 	return out
 }
 
-// TestGetManyLockBlocksUpdateFunc shows that GetMany(lock=true) in a
+// TestGetManyLockBlocksUpdateFunc shows that GetManyForUpdate in a
 // transaction holds the row until commit: a concurrent UpdateFunc waits,
 // and then sees the transaction's write.
 func TestGetManyLockBlocksUpdateFunc(t *testing.T) {
@@ -63,7 +63,7 @@ func TestGetManyLockBlocksUpdateFunc(t *testing.T) {
 			return err
 		}
 		b := ts.(persist.Batcher)
-		got, err := b.GetMany(ctx, []string{"b", "a"}, true)
+		got, err := b.GetManyForUpdate(ctx, []string{"b", "a"})
 		if err != nil {
 			return err
 		}

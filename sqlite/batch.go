@@ -16,9 +16,8 @@ var _ persist.Batcher = (*Store)(nil)
 
 // GetMany returns the records with the given ids in the order given, a
 // zero Record for a missing id, read by one statement, so from one
-// snapshot. SQLite has no row locks: a transaction holds the writer, which
-// excludes every other writer, so lock changes nothing.
-func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist.Record, error) {
+// snapshot.
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]persist.Record, error) {
 	if err := s.check(ctx, "get_many", ""); err != nil {
 		return nil, err
 	}
@@ -26,7 +25,17 @@ func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist
 		return nil, err
 	}
 	out := make([]persist.Record, len(ids))
-	if len(ids) == 0 {
+	switch len(ids) {
+	case 0:
+		return out, nil
+	case 1:
+		// Get's point lookup: cheaper than a JSON array of one id, and
+		// persist.Apply's fallback reads each check this way.
+		rec, err := s.Get(ctx, ids[0])
+		if err != nil && !errors.Is(err, persist.ErrNotFound) {
+			return nil, err
+		}
+		out[0] = rec
 		return out, nil
 	}
 	list, err := json.Marshal(ids)
@@ -59,6 +68,13 @@ func (s *Store) GetMany(ctx context.Context, ids []string, lock bool) ([]persist
 		out[i] = found[id]
 	}
 	return out, nil
+}
+
+// GetManyForUpdate is GetMany. SQLite has no row locks: a transaction holds
+// the writer, which excludes every other writer, so the records it reads
+// stay as read until it ends.
+func (s *Store) GetManyForUpdate(ctx context.Context, ids []string) ([]persist.Record, error) {
+	return s.GetMany(ctx, ids)
 }
 
 // PutMany writes recs as [Store.Put] does, in one writer transaction (or

@@ -83,7 +83,7 @@ func TestReadOnly_LegacyTableReadAsItIs(t *testing.T) {
 		if got := IDs(t, s.Query(ctx, json.RawMessage(`{"kind":"even"}`), nil)); !slices.Equal(got, []string{"m", "z", "q"}) {
 			t.Fatalf("Query=%v, want [m z q]", got)
 		}
-		recs, err := s.(persist.Batcher).GetMany(ctx, []string{"a", "nope"}, false)
+		recs, err := s.(persist.Batcher).GetMany(ctx, []string{"a", "nope"})
 		if err != nil || recs[0].ID != "a" || recs[0].Revision != 1 || recs[1].ID != "" {
 			t.Fatalf("GetMany = %+v, %v", recs, err)
 		}

@@ -113,7 +113,7 @@ func TestHandler(t *testing.T) {
 			}
 		})
 	}
-	u, err := ledger.Usage(ctx, budget.Scope{Tier: budget.Org, ID: demoOrg}, budget.Monthly, time.Time{})
+	u, err := ledger.Spend(ctx, budget.Scope{Tier: budget.Org, ID: demoOrg}, budget.Monthly, time.Time{})
 	if err != nil || u.Spent <= 0 || u.Reserved != 0 {
 		t.Errorf("org usage=%+v, %v, want spend and no holds left", u, err)
 	}

@@ -15,12 +15,13 @@ type Spend struct {
 	Reserved    Micros    `json:"reserved_micros"` // held by live reservations
 }
 
-// Usage returns scope's spend in the period of the given kind that
-// contains at; a zero at means now. It needs no budget: spend counted under
+// Spend returns scope's spend in the period of the given kind that
+// contains at; a zero at means now. (It was called Usage, which is the
+// name of a requests-table row, [Usage].) It needs no budget: spend counted under
 // a budget since deleted is still reported, and a scope never charged
 // reports zero. Bad input matches [persist.ErrInvalid].
-func (l *Ledger) Usage(ctx context.Context, scope Scope, period Period, at time.Time) (Spend, error) {
-	const op = "usage"
+func (l *Ledger) Spend(ctx context.Context, scope Scope, period Period, at time.Time) (Spend, error) {
+	const op = "spend"
 	if err := scope.validate(); err != nil {
 		return Spend{}, err
 	}
