@@ -183,6 +183,9 @@ func (o *Options) apply(cfg *Config) {
 	if o.Retry != nil {
 		cfg.Retry = o.Retry
 	}
+	if o.IDField != "" {
+		cfg.IDField = o.IDField
+	}
 	if o.MaxConns != 0 {
 		cfg.Pool.MaxConns = o.MaxConns
 		if o.MinConns == 0 && cfg.Pool.MinConns > o.MaxConns && o.MaxConns > 0 {

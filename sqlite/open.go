@@ -180,6 +180,9 @@ func (o *Options) apply(cfg *Config) {
 	if o.Retry != nil {
 		cfg.Retry = o.Retry
 	}
+	if o.IDField != "" {
+		cfg.IDField = o.IDField
+	}
 	if o.BusyTimeout != 0 {
 		cfg.BusyTimeout = o.BusyTimeout
 	}
