@@ -81,7 +81,11 @@ type FeedOptions struct {
 }
 
 // Retention bounds the log of a [ChangeFeed]; [ChangeFeed.Prune] deletes
-// a change when either bound allows it. A zero field sets no bound.
+// a change when either bound allows it. A zero field sets no bound. Prune
+// deletes changes only in log order, so it may keep a change the bounds
+// allow to go (one older than MaxAge written after a younger one), never
+// the reverse; SQLite also keeps the newest change, whose position the
+// log needs.
 type Retention struct {
 	// MaxAge lets a change go once it is older than this.
 	MaxAge time.Duration

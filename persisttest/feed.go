@@ -35,7 +35,8 @@ import (
 //   - Resume: the changes of one pass come in commit order; resuming from
 //     the cursor of any change yields exactly the ones after it; the
 //     cursor from Cursor yields only what commits afterwards; Tables
-//     restricts the feed, whatever their order.
+//     restricts the feed, whatever their order; a feed longer than one
+//     read comes whole.
 //   - Cursor: garbage, a cursor of another database, and one of another
 //     set of tables are ErrInvalid.
 //   - Retention: Prune with MaxRows keeps the newest changes; the cursor of
@@ -332,7 +333,24 @@ func testFeedResume(t *testing.T, open feedOpener) {
 	mustPut(t, sa, "z", `{}`)
 	got, _ = drain(t, db, f, ab, &persist.FeedOptions{Tables: []string{"b", "a"}}, "b")
 	wantChanges(t, got, "a/z insert 1")
-	_ = ctx
+
+	// More changes than a backend reads at once, interleaved with changes
+	// of a table the reader does not follow.
+	many := make([]persist.Record, 1200)
+	for i := range many {
+		many[i] = persist.Record{ID: fmt.Sprintf("m%04d", i), Data: json.RawMessage(`{}`)}
+	}
+	cb = mustCursor(t, f, onlyB)
+	if _, err := sa.InsertMany(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.InsertMany(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = drain(t, db, f, cb, onlyB, "b")
+	if len(got) != len(many) || got[0].ID != "m0000" || got[len(got)-1].ID != "m1199" || got[0].Table != "b" {
+		t.Fatalf("InsertMany of %d records: %d changes, want one per record of b", len(many), len(got))
+	}
 }
 
 func testFeedCursor(t *testing.T, open feedOpener) {

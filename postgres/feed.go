@@ -320,7 +320,8 @@ func (db *DB) Changes(ctx context.Context, cursor string, opts *persist.FeedOpti
 // errStop reports that the consumer stopped the loop.
 var errStop = errors.New("stopped")
 
-// readChanges reads one page after pos, yields it and advances pos. It
+// readChanges reads one page after pos, yields the changes of the tables
+// filter names, advances pos past the page and returns its length. It
 // reports whether committed changes are held back by an older
 // transaction. The low-water mark is read in the same statement, under
 // the same snapshot, so a concurrent prune cannot remove rows between the
@@ -331,15 +332,20 @@ func (db *DB) readChanges(ctx context.Context, dbID string, set uint64, filter [
 	var page []persist.Change
 	var heldBack bool
 	var next changefeed.Position
+	var scanned int
 	err := db.run(ctx, "changes", "", "", true, func(ctx context.Context) error {
-		page = page[:0]
+		page, scanned = page[:0], 0
+		// Changes of other tables are read too, without their
+		// documents, so that the position moves past them: filtering in
+		// the scan would read them again on every poll of a quiet table.
 		rows, err := db.pool.Query(ctx, `SELECT f.low_xid::text, f.low_id,
 	EXISTS (SELECT 1 FROM `+n.log+` p WHERE p.xid >= pg_snapshot_xmin(pg_current_snapshot())),
-	c.xid::text, c.id, c.table_name, c.record_id, c.op, c.revision, c.data, c.at
+	c.xid::text, c.id, c.m, c.table_name, c.record_id, c.op, c.revision, CASE WHEN c.m THEN c.data END, c.at
 FROM `+n.state+` f LEFT JOIN LATERAL (
-	SELECT xid, id, table_name, record_id, op, revision, data, at FROM `+n.log+`
+	SELECT xid, id, $3::text[] IS NULL OR table_name = ANY($3::text[]) AS m,
+		table_name, record_id, op, revision, data, at
+	FROM `+n.log+`
 	WHERE xid < pg_snapshot_xmin(pg_current_snapshot()) AND (xid, id) > ($1::text::xid8, $2::bigint)
-		AND ($3::text[] IS NULL OR table_name = ANY($3::text[]))
 	ORDER BY xid, id LIMIT $4
 ) c ON true WHERE f.id = 1 ORDER BY c.xid, c.id`, strconv.FormatUint(pos.XID, 10), pos.ID, filter, feedPage)
 		if err != nil {
@@ -351,10 +357,11 @@ FROM `+n.state+` f LEFT JOIN LATERAL (
 			var lowID int64
 			var xid, table, rid *string
 			var id, rev *int64
+			var match *bool
 			var op *int16
 			var data []byte
 			var at *time.Time
-			if err := rows.Scan(&lowXID, &lowID, &heldBack, &xid, &id, &table, &rid, &op, &rev, &data, &at); err != nil {
+			if err := rows.Scan(&lowXID, &lowID, &heldBack, &xid, &id, &match, &table, &rid, &op, &rev, &data, &at); err != nil {
 				return err
 			}
 			lx, err := strconv.ParseUint(lowXID, 10, 64)
@@ -372,6 +379,10 @@ FROM `+n.state+` f LEFT JOIN LATERAL (
 				return err
 			}
 			next = changefeed.Position{XID: x, ID: *id}
+			scanned++
+			if !*match {
+				continue
+			}
 			page = append(page, persist.Change{
 				Table: *table, ID: *rid, Op: persist.ChangeOp(*op), Revision: *rev, Data: data,
 				Time: at.UTC(), Cursor: changefeed.Encode(dbID, set, next),
@@ -387,10 +398,10 @@ FROM `+n.state+` f LEFT JOIN LATERAL (
 			return 0, false, errStop
 		}
 	}
-	if len(page) > 0 {
+	if scanned > 0 {
 		*pos = next
 	}
-	return len(page), heldBack, nil
+	return scanned, heldBack, nil
 }
 
 // listen holds a connection of its own, taken out of the pool, that
