@@ -41,7 +41,7 @@ import (
 // anyone follows and wakes the followers, which otherwise poll every
 // slowPoll so that a lost notification only delays. When a read finds
 // changes committed but held back by an older transaction, it polls again
-// soon, with a growing interval.
+// soon, with a growing interval up to heldBackMax.
 
 var _ persist.ChangeFeed = (*DB)(nil)
 
@@ -49,8 +49,11 @@ const (
 	// slowPoll re-reads the log even without a notification.
 	slowPoll = time.Second
 	// heldBackPoll is the first interval of the polls that wait for an
-	// older transaction to end; it doubles up to slowPoll.
+	// older transaction to end; it doubles up to heldBackMax, which
+	// bounds both the delay after that transaction ends and the queries
+	// spent waiting for it (20 a second).
 	heldBackPoll = 2 * time.Millisecond
+	heldBackMax  = 50 * time.Millisecond
 	// feedPage is the number of changes one query reads.
 	feedPage = 500
 	// feedTrigger names the trigger on each table; trigger names are
@@ -299,7 +302,7 @@ func (db *DB) Changes(ctx context.Context, cursor string, opts *persist.FeedOpti
 			}
 			delay := slowPoll
 			if heldBack && n == 0 {
-				delay, backoff = backoff, min(2*backoff, slowPoll)
+				delay, backoff = backoff, min(2*backoff, heldBackMax)
 			} else {
 				backoff = heldBackPoll
 			}

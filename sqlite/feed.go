@@ -353,11 +353,17 @@ FROM persist_feed f LEFT JOIN (
 // changes, until ctx ends.
 func (db *DB) watchDataVersion(ctx context.Context) {
 	var conn *sql.Conn
-	defer func() {
+	var stmt *sql.Stmt
+	drop := func() {
+		if stmt != nil {
+			stmt.Close()
+		}
 		if conn != nil {
 			conn.Close()
 		}
-	}()
+		stmt, conn = nil, nil
+	}
+	defer drop()
 	var last int64 = -1
 	for ctx.Err() == nil && !db.closed.Load() {
 		if conn == nil {
@@ -367,11 +373,15 @@ func (db *DB) watchDataVersion(ctx context.Context) {
 				continue
 			}
 			conn = c
+			if stmt, err = conn.PrepareContext(ctx, `PRAGMA data_version`); err != nil {
+				drop()
+				changefeed.Sleep(ctx, slowPoll)
+				continue
+			}
 		}
 		var v int64
-		if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
-			conn.Close()
-			conn = nil
+		if err := stmt.QueryRowContext(ctx).Scan(&v); err != nil {
+			drop()
 			db.feedHub.Broadcast()
 			changefeed.Sleep(ctx, pollInterval)
 			continue

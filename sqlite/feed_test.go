@@ -19,15 +19,27 @@ import (
 )
 
 func TestChangeFeed(t *testing.T) {
-	persisttest.TestChangeFeed(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
-		path := filepath.Join(t.TempDir(), "feed.db")
-		lg := sqlitetest.OpenLegacy(t, path)
-		db, err := sqlite.Open(t.Context(), path, nil)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db, lg
+	t.Run("File", func(t *testing.T) {
+		persisttest.TestChangeFeed(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			path := filepath.Join(t.TempDir(), "feed.db")
+			lg := sqlitetest.OpenLegacy(t, path)
+			db, err := sqlite.Open(t.Context(), path, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, lg
+		})
+	})
+	t.Run("Memory", func(t *testing.T) {
+		persisttest.TestChangeFeed(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			db, err := sqlite.Open(t.Context(), ":memory:", nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, nil
+		})
 	})
 }
 
