@@ -46,10 +46,12 @@ import (
 //     ErrInvalid and the zero Retention prunes nothing.
 //   - Follow: a follower receives a write committed after it started, and
 //     stops with the context's error when the context ends.
-//   - Legacy: the earlier portal's statements appear like persist's own:
-//     an insert at revision 1, a replace or update as an update with the
-//     bumped revision, deletes, clears and save() as deletes and inserts;
-//     an INSERT OR IGNORE of an existing id records nothing.
+//   - Legacy: on a table persist created and on one in the earlier layout
+//     that EnableFeed upgrades, the earlier portal's statements appear
+//     like persist's own: an insert at revision 1, a replace or update as
+//     an update with the bumped revision, deletes, clears and save() as
+//     deletes and inserts; an INSERT OR IGNORE of an existing id records
+//     nothing.
 //
 // A backend may hold changes back until it can deliver them in commit
 // order (PostgreSQL waits for older transactions to end), so the checks
@@ -476,11 +478,22 @@ func testFeedFollow(t *testing.T, open feedOpener) {
 }
 
 func testFeedLegacy(t *testing.T, open feedOpener) {
+	t.Run("Created", func(t *testing.T) { testFeedLegacyOn(t, open, false) })
+	t.Run("Upgraded", func(t *testing.T) { testFeedLegacyOn(t, open, true) })
+}
+
+// testFeedLegacyOn runs the earlier portal's statements on a table persist
+// created, or on one in the earlier layout that EnableFeed upgrades.
+func testFeedLegacyOn(t *testing.T, open feedOpener, upgraded bool) {
 	db, f, lg := open(t)
 	if lg == nil {
 		t.Skip("no Legacy writer")
 	}
 	ctx := t.Context()
+	if upgraded {
+		mustLegacy(t, lg.CreateTable(ctx, "runs"))
+		mustLegacy(t, lg.Add(ctx, "runs", "old", legacyDoc("old", 0)))
+	}
 	mustEnable(t, f, "runs")
 	cur := mustCursor(t, f, nil)
 	mustLegacy(t, lg.Add(ctx, "runs", "a", legacyDoc("a", 1)))
@@ -504,8 +517,12 @@ func testFeedLegacy(t *testing.T, open feedOpener) {
 		dels = append(dels, c.ID)
 	}
 	slices.Sort(dels)
-	if !slices.Equal(dels, []string{"a", "b"}) || len(got) == 0 || summary(got[len(got)-1:])[0] != "runs/s1 insert 1" {
-		t.Fatalf("save(): %q, want deletes of a, b (the earlier marker aside), then s1's insert", summary(got))
+	wantDels := []string{"a", "b"}
+	if upgraded {
+		wantDels = []string{"a", "b", "old"}
+	}
+	if !slices.Equal(dels, wantDels) || len(got) == 0 || summary(got[len(got)-1:])[0] != "runs/s1 insert 1" {
+		t.Fatalf("save(): %q, want deletes of %q (the earlier marker aside), then s1's insert", summary(got), wantDels)
 	}
 	mustLegacy(t, lg.Clear(ctx, "runs"))
 	got, _ = drain(t, db, f, cur, nil, "runs")
