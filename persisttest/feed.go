@@ -46,6 +46,8 @@ import (
 //     ErrInvalid and the zero Retention prunes nothing.
 //   - Follow: a follower receives a write committed after it started, and
 //     stops with the context's error when the context ends.
+//   - Closed: after Close every method is [persist.ErrClosed], whatever
+//     its input.
 //   - Legacy: on a table persist created and on one in the earlier layout
 //     that EnableFeed upgrades, the earlier portal's statements appear
 //     like persist's own: an insert at revision 1, a replace or update as
@@ -73,7 +75,24 @@ func TestChangeFeed(t *testing.T, open func(t *testing.T) (persist.DB, Legacy)) 
 	t.Run("Cursor", func(t *testing.T) { testFeedCursor(t, feedOf) })
 	t.Run("Retention", func(t *testing.T) { testFeedRetention(t, feedOf) })
 	t.Run("Follow", func(t *testing.T) { testFeedFollow(t, feedOf) })
+	t.Run("Closed", func(t *testing.T) { testFeedClosed(t, feedOf) })
 	t.Run("Legacy", func(t *testing.T) { testFeedLegacy(t, feedOf) })
+}
+
+func testFeedClosed(t *testing.T, open feedOpener) {
+	db, f, _ := open(t)
+	ctx := t.Context()
+	mustEnable(t, f, "a")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, f.EnableFeed(ctx, "a"), persist.ErrClosed)
+	wantErr(t, f.EnableFeed(ctx, "Bad"), persist.ErrClosed)
+	_, err := f.Cursor(ctx, nil)
+	wantErr(t, err, persist.ErrClosed)
+	wantErr(t, feedErr(f, "garbage", nil), persist.ErrClosed)
+	_, err = f.Prune(ctx, persist.Retention{MaxRows: -1})
+	wantErr(t, err, persist.ErrClosed)
 }
 
 type feedOpener = func(t *testing.T) (persist.DB, persist.ChangeFeed, Legacy)

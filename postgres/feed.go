@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/changefeed"
+	"github.com/persistkit/persist/internal/check"
 	"github.com/persistkit/persist/internal/ident"
 )
 
@@ -119,11 +120,8 @@ $persist$`,
 // [persist.ChangeFeed]). It creates the tables when missing and is one
 // query when the feed is already on.
 func (db *DB) EnableFeed(ctx context.Context, tables ...string) error {
-	if db.closed.Load() {
-		return &persist.Error{Op: "enable_feed", Err: persist.ErrClosed}
-	}
-	if err := ctx.Err(); err != nil {
-		return &persist.Error{Op: "enable_feed", Err: err}
+	if err := check.Enter(ctx, db.closed.Load(), "enable_feed", "", ""); err != nil {
+		return err
 	}
 	for _, name := range tables {
 		if err := ident.Table(name); err != nil {
@@ -231,7 +229,10 @@ func (db *DB) feedState(ctx context.Context, op string, tables []string) (string
 // opts.Tables (see [persist.ChangeFeed]): after every transaction that
 // has ended.
 func (db *DB) Cursor(ctx context.Context, opts *persist.FeedOptions) (string, error) {
-	tables, set, err := changefeed.Tables(opts)
+	if err := check.Enter(ctx, db.closed.Load(), "cursor", "", ""); err != nil {
+		return "", err
+	}
+	tables, set, err := changefeed.Tables("cursor", opts)
 	if err != nil {
 		return "", err
 	}
@@ -257,11 +258,11 @@ func (db *DB) Cursor(ctx context.Context, opts *persist.FeedOptions) (string, er
 // (see [persist.ChangeFeed] and the notes at the top of this file).
 func (db *DB) Changes(ctx context.Context, cursor string, opts *persist.FeedOptions) iter.Seq2[persist.Change, error] {
 	return func(yield func(persist.Change, error) bool) {
-		if db.closed.Load() {
-			yield(persist.Change{}, &persist.Error{Op: "changes", Err: persist.ErrClosed})
+		if err := check.Enter(ctx, db.closed.Load(), "changes", "", ""); err != nil {
+			yield(persist.Change{}, err)
 			return
 		}
-		tables, set, err := changefeed.Tables(opts)
+		tables, set, err := changefeed.Tables("changes", opts)
 		if err != nil {
 			yield(persist.Change{}, err)
 			return
@@ -442,6 +443,9 @@ func (db *DB) listen(ctx context.Context) {
 // Prune deletes the changes keep lets go (see [persist.ChangeFeed]).
 // Only changes of ended transactions are pruned, oldest (xid, id) first.
 func (db *DB) Prune(ctx context.Context, keep persist.Retention) (int64, error) {
+	if err := check.Enter(ctx, db.closed.Load(), "prune", "", ""); err != nil {
+		return 0, err
+	}
 	if err := changefeed.CheckRetention(keep); err != nil {
 		return 0, err
 	}

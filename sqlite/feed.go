@@ -194,7 +194,7 @@ func (db *DB) Cursor(ctx context.Context, opts *persist.FeedOptions) (string, er
 	if err := db.check(ctx, "cursor"); err != nil {
 		return "", err
 	}
-	tables, set, err := changefeed.Tables(opts)
+	tables, set, err := changefeed.Tables("cursor", opts)
 	if err != nil {
 		return "", err
 	}
@@ -220,7 +220,7 @@ func (db *DB) Changes(ctx context.Context, cursor string, opts *persist.FeedOpti
 			yield(persist.Change{}, err)
 			return
 		}
-		tables, set, err := changefeed.Tables(opts)
+		tables, set, err := changefeed.Tables("changes", opts)
 		if err != nil {
 			yield(persist.Change{}, err)
 			return

@@ -45,16 +45,16 @@ func NewDBID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Tables validates opts.Tables and returns them sorted and deduplicated,
-// with a digest of the set that cursors carry.
-func Tables(opts *persist.FeedOptions) ([]string, uint64, error) {
+// Tables validates opts.Tables for op and returns them sorted and
+// deduplicated, with a digest of the set that cursors carry.
+func Tables(op string, opts *persist.FeedOptions) ([]string, uint64, error) {
 	var tables []string
 	if opts != nil {
 		tables = slices.Clone(opts.Tables)
 	}
 	for _, t := range tables {
 		if err := ident.Table(t); err != nil {
-			return nil, 0, &persist.Error{Op: "changes", Err: fmt.Errorf("%w: %w", persist.ErrInvalid, err)}
+			return nil, 0, &persist.Error{Op: op, Err: fmt.Errorf("%w: %w", persist.ErrInvalid, err)}
 		}
 	}
 	slices.Sort(tables)
