@@ -30,6 +30,12 @@ var (
 	// then unknown). Every [*ConnError] matches it, so hosts can map it to
 	// 503 with one check.
 	ErrUnavailable = errors.New("database unavailable")
+
+	// ErrCursorExpired means a [ChangeFeed] no longer holds the changes
+	// that follow a cursor: they were pruned (see [Retention]). The
+	// consumer cannot catch up change by change and must load what it
+	// needs in full, then follow from a new [ChangeFeed.Cursor].
+	ErrCursorExpired = errors.New("change feed cursor expired")
 )
 
 // Error describes a failed operation on one table or record. Op is the

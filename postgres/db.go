@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/changefeed"
 	"github.com/persistkit/persist/internal/ident"
 	"github.com/persistkit/persist/internal/retry"
 )
@@ -42,6 +43,8 @@ type DB struct {
 	meta   string // quoted schema.persist_meta
 
 	applySQL sync.Map // Apply's statement by its tables' names, comma-separated
+
+	feedHub changefeed.Hub // wakes change feed followers (feed.go)
 }
 
 var _ persist.DB = (*DB)(nil)

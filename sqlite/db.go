@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/changefeed"
 	"github.com/persistkit/persist/internal/check"
 	"github.com/persistkit/persist/internal/ident"
 	msqlite "modernc.org/sqlite"
@@ -39,6 +40,8 @@ type DB struct {
 	mu       sync.RWMutex
 	stores   map[string]*Store // one per name, made by Store; see table.ready
 	ensureMu sync.Mutex        // serializes ensure: schema changes and statements
+
+	feedHub changefeed.Hub // wakes change feed followers (feed.go)
 }
 
 var (

@@ -23,7 +23,7 @@ const MaxIDLen = 2048
 const MaxTableLen = 63
 
 // reserved names belong to persist's own bookkeeping.
-var reserved = map[string]bool{"persist_meta": true, "persist_replaced": true}
+var reserved = map[string]bool{"persist_meta": true, "persist_replaced": true, "persist_changes": true, "persist_feed": true}
 
 // Table reports whether name is a valid table name: ^[a-z_][a-z0-9_]{0,62}$,
 // not starting with "sqlite_" or "pg_", and not reserved.
