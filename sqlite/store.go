@@ -184,7 +184,11 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 		var res sql.Result
 		var err error
 		if s.tx != nil {
-			res, err = s.tx.sqlTx.ExecContext(ctx, s.t.del, id)
+			if st := s.txStmt(ctx, s.t.delS); st != nil {
+				res, err = st.ExecContext(ctx, id)
+			} else {
+				res, err = s.tx.sqlTx.ExecContext(ctx, s.t.del, id)
+			}
 		} else {
 			res, err = s.t.delS.ExecContext(ctx, id)
 		}
@@ -270,9 +274,24 @@ func (s *Store) run(ctx context.Context, op, id string, fn func(ctx context.Cont
 // a transaction.
 func (s *Store) row(ctx context.Context, st *sql.Stmt, q string, args ...any) *sql.Row {
 	if s.tx != nil {
+		if st = s.txStmt(ctx, st); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
 		return s.tx.sqlTx.QueryRowContext(ctx, q, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// txStmt returns the writer's prepared statement st for use inside the
+// transaction, or nil when the table has none yet. The writer pool holds
+// one connection, on which st is already prepared, so the transaction
+// reuses it instead of compiling the statement, and the triggers coded
+// into it, on every call.
+func (s *Store) txStmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
+	if st == nil {
+		return nil
+	}
+	return s.tx.sqlTx.StmtContext(ctx, st)
 }
 
 // reader is where reads go: the reader pool, or the transaction, which
