@@ -41,7 +41,9 @@
 // left the revision alone, which only a writer that names id and data
 // makes, so such a write is never lost to a stale revision.
 //
-// There is a unique index on seq and, with [Config.QueryIndex] (or
+// There is an index on seq (unique on tables created before v0.2.0; not
+// unique since, so that a distributed PostgreSQL can shard the table by
+// id) and, with [Config.QueryIndex] (or
 // query_index=true in the URL), a GIN index USING gin (data jsonb_path_ops)
 // that serves [Store.Query]'s data @> filter. The index is opt-in because
 // every write pays for it; without it Query scans the table. A DB with the

@@ -370,9 +370,12 @@ func (db *DB) createTable(ctx context.Context, tx querier, t *table) error {
 
 // indexStatements create t's secondary indexes: seq's, which List needs,
 // and the GIN index only on a DB with QueryIndex, since every write pays
-// for it.
+// for it. The seq index is not unique: the identity already gives every
+// row its own value, and a distributed PostgreSQL (Citus) refuses a unique
+// index that does not include the distribution column, id. Tables created
+// before keep the unique index they have.
 func (db *DB) indexStatements(t *table) []string {
-	stmts := []string{"CREATE UNIQUE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "seq")) + " ON " + t.qname + " (seq)"}
+	stmts := []string{"CREATE INDEX IF NOT EXISTS " + ident.Quote(objectName(t.name, "seq")) + " ON " + t.qname + " (seq)"}
 	if db.queryIndex {
 		stmts = append(stmts, t.sqlCreateGIN)
 	}
