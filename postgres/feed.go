@@ -262,21 +262,14 @@ func (db *DB) Changes(ctx context.Context, cursor string, opts *persist.FeedOpti
 			yield(persist.Change{}, err)
 			return
 		}
-		tables, set, err := changefeed.Tables("changes", opts)
+		r, err := changefeed.Begin("changes", cursor, opts, func(tables []string) (string, error) {
+			return db.feedState(ctx, "changes", tables)
+		})
 		if err != nil {
 			yield(persist.Change{}, err)
 			return
 		}
-		dbID, err := db.feedState(ctx, "changes", tables)
-		if err != nil {
-			yield(persist.Change{}, err)
-			return
-		}
-		pos, err := changefeed.Decode(cursor, dbID, set)
-		if err != nil {
-			yield(persist.Change{}, err)
-			return
-		}
+		tables, dbID, set, pos := r.Tables, r.DBID, r.Set, r.Pos
 		follow := opts != nil && opts.Follow
 		if follow {
 			defer db.feedHub.Subscribe(db.listen)()

@@ -222,3 +222,31 @@ func ErrNoFeed(op, table string) error {
 func IsCtx(ctx context.Context, err error) bool {
 	return ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
+
+// Read is what a Changes call reads with once its input has passed.
+type Read struct {
+	Tables []string // nil: every table with the feed
+	DBID   string
+	Set    uint64
+	Pos    Position
+}
+
+// Begin checks a Changes call's input, after the entry check, in the
+// order every backend uses: the options, then the tables' feed state
+// (state, which reads the database and returns its feed id), then the
+// cursor.
+func Begin(op, cursor string, opts *persist.FeedOptions, state func(tables []string) (dbID string, err error)) (Read, error) {
+	tables, set, err := Tables(op, opts)
+	if err != nil {
+		return Read{}, err
+	}
+	dbID, err := state(tables)
+	if err != nil {
+		return Read{}, err
+	}
+	pos, err := Decode(cursor, dbID, set)
+	if err != nil {
+		return Read{}, err
+	}
+	return Read{Tables: tables, DBID: dbID, Set: set, Pos: pos}, nil
+}
