@@ -21,7 +21,11 @@ type config struct {
 	shutdownTimeout time.Duration // how long in-flight requests get to finish
 	maxBody         int64         // request body limit in bytes
 	seed            bool          // insert the demo records at start-up
+	feedRetention   time.Duration // how long the change feed keeps a change
 }
+
+// pruneEvery is how often a replica prunes the change feed.
+const pruneEvery = time.Minute
 
 // app is a running portal: the database, the HTTP server on its listener
 // and the tick loop, started and stopped together.
@@ -32,7 +36,7 @@ type app struct {
 	addr     string // the address actually listened on
 	log      *slog.Logger
 	timeout  time.Duration
-	stopTick context.CancelFunc
+	stopTick context.CancelFunc // stops the tick and prune loops
 	tickDone chan struct{}
 	served   chan struct{} // closed when Serve returns
 	serveErr error         // what Serve returned; read after served is closed
@@ -69,8 +73,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		}
 	}()
 
-	events := newBroadcaster(256)
-	srv, err := newServer(db, events, log, cfg.maxBody)
+	events := newBroadcaster()
+	srv, err := newServer(ctx, db, events, log, cfg.maxBody)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +113,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	go func() {
 		defer close(a.tickDone)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			pruneFeed(tickCtx, srv.feed.feed, persist.Retention{MaxAge: cfg.feedRetention}, pruneEvery, log)
+		})
 		events.runTicks(tickCtx, cfg.tick)
+		wg.Wait()
 	}()
 	go func() {
 		defer close(a.served)

@@ -120,7 +120,6 @@ func (c *collection) create(w http.ResponseWriter, r *http.Request) {
 		c.srv.writeError(w, r, err)
 		return
 	}
-	c.srv.events.publishChange(c.name, rec.ID, "create", rec.Revision)
 	w.Header().Set("Location", c.location(rec.ID))
 	c.writeRecord(w, http.StatusCreated, rec)
 }
@@ -137,7 +136,6 @@ func (c *collection) put(w http.ResponseWriter, r *http.Request) {
 		c.srv.writeError(w, r, err)
 		return
 	}
-	c.srv.events.publishChange(c.name, rec.ID, "put", rec.Revision)
 	status := http.StatusOK
 	if rec.Revision == 1 {
 		status = http.StatusCreated
@@ -179,7 +177,6 @@ func (c *collection) patch(w http.ResponseWriter, r *http.Request) {
 		c.srv.writeError(w, r, err)
 		return
 	}
-	c.srv.events.publishChange(c.name, rec.ID, "update", rec.Revision)
 	c.writeRecord(w, http.StatusOK, rec)
 }
 
@@ -193,7 +190,6 @@ func (c *collection) delete(w http.ResponseWriter, r *http.Request) {
 		c.srv.writeError(w, r, err)
 		return
 	}
-	c.srv.events.publishChange(c.name, id, "delete", 0)
 	w.WriteHeader(http.StatusNoContent)
 }
 

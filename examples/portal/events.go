@@ -8,38 +8,28 @@ import (
 	"time"
 )
 
-// event is one Server-Sent Event: its name and one line of JSON.
+// event is one Server-Sent Event: its name, one line of JSON and, for a
+// change, its id: the feed cursor a client that reconnects sends back as
+// Last-Event-ID.
 type event struct {
 	name string
+	id   string
 	data []byte
 }
 
-// changeJSON is the data of a "change" event. Revision is omitted on
-// delete.
-type changeJSON struct {
-	Collection string `json:"collection"`
-	ID         string `json:"id"`
-	Op         string `json:"op"` // create, put, update, delete
-	Revision   int64  `json:"revision,omitempty"`
-}
-
-// subscriber is one SSE client's mailbox. Changes queue in a bounded
-// buffer; ticks have their own one-slot box that keeps only the latest, so
-// a backlog of changes never delays a tick and a stalled client never holds
-// more than one.
+// subscriber is one SSE client's tick box: one slot that keeps only the
+// latest tick, so a stalled client never holds more than one. Changes do
+// not pass through here: each client follows the change feed itself (see
+// follow.go), at its own pace.
 type subscriber struct {
-	changes chan event
-	ticks   chan event
-	dropped atomic.Int64 // changes lost to a full buffer, reported to the client
+	ticks chan event
 }
 
-// broadcaster fans events out to subscribers without ever blocking the
-// sender: an API write must not wait for the slowest SSE client, so a full
-// buffer drops the event for that client and counts it.
+// broadcaster sends ticks to every subscriber without ever blocking the
+// tick loop, and ends every stream at shutdown.
 type broadcaster struct {
 	mu     sync.RWMutex
 	subs   map[*subscriber]struct{}
-	buf    int
 	closed bool
 	done   chan struct{} // closed by close: SSE handlers return
 
@@ -50,8 +40,8 @@ type broadcaster struct {
 	maxTickGap atomic.Int64
 }
 
-func newBroadcaster(buf int) *broadcaster {
-	return &broadcaster{subs: map[*subscriber]struct{}{}, buf: buf, done: make(chan struct{})}
+func newBroadcaster() *broadcaster {
+	return &broadcaster{subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 }
 
 // subscribe registers a client. It fails once the broadcaster is closed, so
@@ -62,7 +52,7 @@ func (b *broadcaster) subscribe() (*subscriber, bool) {
 	if b.closed {
 		return nil, false
 	}
-	s := &subscriber{changes: make(chan event, b.buf), ticks: make(chan event, 1)}
+	s := &subscriber{ticks: make(chan event, 1)}
 	b.subs[s] = struct{}{}
 	return s, true
 }
@@ -71,24 +61,6 @@ func (b *broadcaster) unsubscribe(s *subscriber) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.subs, s)
-}
-
-// publishChange tells every subscriber about a write made through the API.
-func (b *broadcaster) publishChange(collection, id, op string, revision int64) {
-	data, err := json.Marshal(changeJSON{Collection: collection, ID: id, Op: op, Revision: revision})
-	if err != nil {
-		return // strings and ints always encode
-	}
-	ev := event{name: "change", data: data}
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for s := range b.subs {
-		select {
-		case s.changes <- ev:
-		default:
-			s.dropped.Add(1)
-		}
-	}
 }
 
 // publishTick replaces each subscriber's pending tick with this one. Only

@@ -52,7 +52,7 @@ type opStats struct {
 
 // sseStats describe the event stream during the load window.
 type sseStats struct {
-	events, ticks, changes, dropped int
+	events, ticks, changes, resets int
 	maxGap                          time.Duration // longest wait between events
 	maxTickGap                      time.Duration // longest wait between ticks in the server's tick loop
 }
@@ -352,8 +352,8 @@ func (l *sseListener) record(name string, now time.Time) {
 		l.stats.ticks++
 	case "change":
 		l.stats.changes++
-	case "dropped":
-		l.stats.dropped++
+	case "reset":
+		l.stats.resets++
 	}
 }
 
@@ -428,8 +428,8 @@ func (r *loadReport) write(out io.Writer) {
 	fmt.Fprintf(out, "\nthroughput: %d requests, %.0f req/s\n", total, float64(total)/secs)
 	fmt.Fprintf(out, "GET /api/v1/sources under load: p50 %s, p95 %s, p99 %s\n",
 		ms(percentile(listSorted, 0.50)), ms(percentile(listSorted, 0.95)), ms(percentile(listSorted, 0.99)))
-	fmt.Fprintf(out, "SSE: %d events (%d ticks, %d changes, %d dropped notices); max gap %s, limit %s (2 × tick)\n",
-		r.sse.events, r.sse.ticks, r.sse.changes, r.sse.dropped, ms(r.sse.maxGap), ms(2*r.tick))
+	fmt.Fprintf(out, "SSE: %d events (%d ticks, %d changes, %d resets); max gap %s, limit %s (2 × tick)\n",
+		r.sse.events, r.sse.ticks, r.sse.changes, r.sse.resets, ms(r.sse.maxGap), ms(2*r.tick))
 	fmt.Fprintf(out, "server tick loop: longest interval %s (a stream gap as long as this means the whole process stalled)\n", ms(r.sse.maxTickGap))
 	if r.pass() {
 		fmt.Fprintln(out, "PASS")

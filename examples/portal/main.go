@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dbURL := fs.String("db", defaultDB, "database URL; when not given, DATABASE_URL is used if set")
 	fs.DurationVar(&cfg.tick, "tick", 100*time.Millisecond, "interval of SSE tick events")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time in-flight requests get to finish on SIGINT/SIGTERM")
+	fs.DurationVar(&cfg.feedRetention, "feed-retention", 24*time.Hour, "how long the change feed keeps a change; a client away longer gets a reset event")
 	fs.Int64Var(&cfg.maxBody, "max-body", 1<<20, "largest request body accepted, in bytes")
 	noSeed := fs.Bool("no-seed", false, "do not insert the demo records")
 	loadcheck := fs.Bool("loadcheck", false, "start on a loopback port, load it, report latencies and the SSE gap, and exit")
@@ -113,6 +114,8 @@ func validate(cfg config, lc loadConfig) error {
 		return fmt.Errorf("-tick %v must be positive", cfg.tick)
 	case cfg.shutdownTimeout <= 0:
 		return fmt.Errorf("-shutdown-timeout %v must be positive", cfg.shutdownTimeout)
+	case cfg.feedRetention <= 0:
+		return fmt.Errorf("-feed-retention %v must be positive", cfg.feedRetention)
 	case cfg.maxBody < 1:
 		return fmt.Errorf("-max-body %d must be positive", cfg.maxBody)
 	case lc.duration < time.Second || lc.duration > 5*time.Minute:

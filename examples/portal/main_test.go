@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -63,8 +62,8 @@ type testPortal struct {
 
 func newTestPortal(tb testing.TB, db persist.DB) *testPortal {
 	tb.Helper()
-	events := newBroadcaster(64)
-	srv, err := newServer(db, events, discard, 4096)
+	events := newBroadcaster()
+	srv, err := newServer(context.Background(), db, events, discard, 4096)
 	if err != nil {
 		tb.Fatalf("newServer: %v", err)
 	}
@@ -439,93 +438,110 @@ func TestErrorBodies(t *testing.T) {
 	}
 }
 
+// TestEvents: the stream carries ticks and a change, with its feed cursor
+// as the SSE id, for every write to the collections, through the API or
+// not; a client that reconnects with Last-Event-ID receives exactly what
+// it missed, and one whose Last-Event-ID the feed refuses is told to
+// reload with a reset event and then follows from the present.
 func TestEvents(t *testing.T) {
-	p := newTestPortal(t, openSQLite(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", p.ts.URL+"/api/v1/events", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := p.ts.Client().Do(req)
-	if err != nil {
-		t.Fatalf("GET /api/v1/events: %v", err)
-	}
-	defer resp.Body.Close()
-	if got := resp.Header.Get("Content-Type"); got != "text/event-stream" {
-		t.Fatalf("Content-Type=%v, want text/event-stream", got)
-	}
-	events := make(chan [2]string, 64)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		var name string
-		for sc.Scan() {
-			line := sc.Text()
-			if v, ok := strings.CutPrefix(line, "event: "); ok {
-				name = v
-			} else if v, ok := strings.CutPrefix(line, "data: "); ok {
-				events <- [2]string{name, v}
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPortal(t, open(t))
+			url := p.ts.URL + "/api/v1/events"
+			const wait = 20 * time.Second
+			s := openStream(t, p.ts.Client(), url, "")
+			defer s.close()
+			opened := s.next(t, "", wait)
+			if opened.id == "" {
+				t.Fatalf("opening message has no id: a client could not resume before its first change")
 			}
-		}
-	}()
-	next := func(want string) string {
-		t.Helper()
-		for ev := range events {
-			if ev[0] == want {
-				return ev[1]
-			}
-		}
-		t.Fatalf("stream ended before a %q event", want)
-		return ""
-	}
 
-	t.Run("Tick", func(t *testing.T) {
-		var tick tickJSON
-		if err := json.Unmarshal([]byte(next("tick")), &tick); err != nil || tick.Seq < 1 {
-			t.Errorf("tick=%+v (err %v), want seq >= 1", tick, err)
-		}
-	})
-	t.Run("Change", func(t *testing.T) {
-		wantStatus(t, p.do(t, "POST", "/api/v1/sources", `{"id":"src-sse","data":{"name":"sse"}}`), http.StatusCreated)
-		var ch changeJSON
-		if err := json.Unmarshal([]byte(next("change")), &ch); err != nil {
-			t.Fatal(err)
-		}
-		want := changeJSON{Collection: "sources", ID: "src-sse", Op: "create", Revision: 1}
-		if ch != want {
-			t.Errorf("change=%+v, want %+v", ch, want)
-		}
-	})
-	t.Run("Delete", func(t *testing.T) {
-		wantStatus(t, p.do(t, "DELETE", "/api/v1/sources/src-sse", ""), http.StatusNoContent)
-		var ch changeJSON
-		if err := json.Unmarshal([]byte(next("change")), &ch); err != nil {
-			t.Fatal(err)
-		}
-		if want := (changeJSON{Collection: "sources", ID: "src-sse", Op: "delete"}); ch != want {
-			t.Errorf("change=%+v, want %+v", ch, want)
-		}
-	})
+			t.Run("Tick", func(t *testing.T) {
+				var tick tickJSON
+				if err := json.Unmarshal([]byte(s.next(t, "tick", wait).data), &tick); err != nil || tick.Seq < 1 {
+					t.Errorf("tick=%+v (err %v), want seq >= 1", tick, err)
+				}
+			})
+
+			var last string // id of the last change this client handled
+			expect := func(t *testing.T, s *sseStream, want changeJSON) {
+				t.Helper()
+				ev := s.next(t, "change", wait)
+				if got := ev.change(t); got != want {
+					t.Fatalf("change=%+v, want %+v", got, want)
+				}
+				if ev.id == "" || ev.id == last {
+					t.Fatalf("change id %q: want a new cursor", ev.id)
+				}
+				last = ev.id
+			}
+			t.Run("Writes", func(t *testing.T) {
+				wantStatus(t, p.do(t, "POST", "/api/v1/sources", `{"id":"src-sse","data":{"name":"sse"}}`), http.StatusCreated)
+				expect(t, s, changeJSON{Collection: "sources", ID: "src-sse", Op: "insert", Revision: 1})
+				wantStatus(t, p.do(t, "PUT", "/api/v1/sources/src-sse", `{"data":{"name":"sse2"}}`), http.StatusOK)
+				expect(t, s, changeJSON{Collection: "sources", ID: "src-sse", Op: "update", Revision: 2})
+				wantStatus(t, p.do(t, "PATCH", "/api/v1/sources/src-sse", `{"data":{"x":1}}`), http.StatusOK)
+				expect(t, s, changeJSON{Collection: "sources", ID: "src-sse", Op: "update", Revision: 3})
+				wantStatus(t, p.do(t, "DELETE", "/api/v1/sources/src-sse", ""), http.StatusNoContent)
+				expect(t, s, changeJSON{Collection: "sources", ID: "src-sse", Op: "delete", Revision: 3})
+			})
+			t.Run("WriteNotThroughTheAPI", func(t *testing.T) {
+				// Another replica, or the earlier portal, writes to the table.
+				if _, err := p.srv.stores["pipelines"].Put(context.Background(), persist.Record{ID: "pl-other", Data: json.RawMessage(`{"id":"pl-other"}`)}); err != nil {
+					t.Fatal(err)
+				}
+				expect(t, s, changeJSON{Collection: "pipelines", ID: "pl-other", Op: "insert", Revision: 1})
+			})
+			t.Run("ResumeWithLastEventID", func(t *testing.T) {
+				s.close()
+				for i := range 3 {
+					wantStatus(t, p.do(t, "POST", "/api/v1/sources", fmt.Sprintf(`{"id":"src-away-%d","data":{}}`, i)), http.StatusCreated)
+				}
+				s = openStream(t, p.ts.Client(), url, last)
+				for i := range 3 {
+					expect(t, s, changeJSON{Collection: "sources", ID: fmt.Sprintf("src-away-%d", i), Op: "insert", Revision: 1})
+				}
+				wantStatus(t, p.do(t, "POST", "/api/v1/sources", `{"id":"src-back","data":{}}`), http.StatusCreated)
+				expect(t, s, changeJSON{Collection: "sources", ID: "src-back", Op: "insert", Revision: 1})
+			})
+			t.Run("ResumeBeforeAnyChange", func(t *testing.T) {
+				fresh := openStream(t, p.ts.Client(), url, "")
+				id := fresh.next(t, "", wait).id
+				fresh.close()
+				wantStatus(t, p.do(t, "POST", "/api/v1/sources", `{"id":"src-meanwhile","data":{}}`), http.StatusCreated)
+				fresh = openStream(t, p.ts.Client(), url, id)
+				defer fresh.close()
+				if got, want := fresh.next(t, "change", wait).change(t), (changeJSON{Collection: "sources", ID: "src-meanwhile", Op: "insert", Revision: 1}); got != want {
+					t.Errorf("change=%+v, want %+v", got, want)
+				}
+			})
+			t.Run("ResetOnForeignID", func(t *testing.T) {
+				bad := openStream(t, p.ts.Client(), url, "not-a-cursor")
+				defer bad.close()
+				reset := bad.next(t, "reset", wait)
+				if reset.id == "" || !strings.Contains(reset.data, "reason") {
+					t.Fatalf("reset=%+v, want a fresh id and a reason", reset)
+				}
+				wantStatus(t, p.do(t, "POST", "/api/v1/sources", `{"id":"src-after-reset","data":{}}`), http.StatusCreated)
+				if got, want := bad.next(t, "change", wait).change(t), (changeJSON{Collection: "sources", ID: "src-after-reset", Op: "insert", Revision: 1}); got != want {
+					t.Errorf("change=%+v, want %+v", got, want)
+				}
+			})
+			s.close()
+		})
+	}
 }
 
 // TestBroadcasterSlowClient checks that a client that never reads costs
-// writers nothing: its changes are dropped and counted, and it still holds
-// the latest tick.
+// the tick loop nothing: it holds only the latest tick.
 func TestBroadcasterSlowClient(t *testing.T) {
-	b := newBroadcaster(2)
+	b := newBroadcaster()
 	sub, ok := b.subscribe()
 	if !ok {
 		t.Fatal("subscribe failed")
 	}
-	for i := range 10 {
-		b.publishChange("sources", fmt.Sprint(i), "put", 1) // must not block
-	}
-	b.publishTick(event{name: "tick", data: []byte(`1`)})
+	b.publishTick(event{name: "tick", data: []byte(`1`)}) // must not block
 	b.publishTick(event{name: "tick", data: []byte(`2`)})
-	if got := sub.dropped.Load(); got != 8 {
-		t.Errorf("dropped=%v, want 8", got)
-	}
 	if ev := <-sub.ticks; string(ev.data) != "2" {
 		t.Errorf("tick=%s, want the latest, 2", ev.data)
 	}
@@ -539,7 +555,7 @@ func TestSeed(t *testing.T) {
 	for name, open := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
-			srv, err := newServer(db, newBroadcaster(1), discard, 1024)
+			srv, err := newServer(context.Background(), db, newBroadcaster(), discard, 1024)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,14 +25,19 @@ type server struct {
 	db      persist.DB
 	stores  map[string]persist.Store // by collection name
 	events  *broadcaster
+	feed    follower
 	log     *slog.Logger
 	maxBody int64 // bytes accepted in a request body
 }
 
-// newServer opens one store per collection from db. The DB stays the
-// caller's to close.
-func newServer(db persist.DB, events *broadcaster, log *slog.Logger, maxBody int64) (*server, error) {
-	s := &server{db: db, stores: make(map[string]persist.Store, len(collections)), events: events, log: log, maxBody: maxBody}
+// newServer opens one store per collection from db and turns the change
+// feed on for them. The DB stays the caller's to close.
+func newServer(ctx context.Context, db persist.DB, events *broadcaster, log *slog.Logger, maxBody int64) (*server, error) {
+	feed, err := newFollower(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{db: db, stores: make(map[string]persist.Store, len(collections)), events: events, feed: feed, log: log, maxBody: maxBody}
 	for _, name := range collections {
 		st, err := db.Store(name)
 		if err != nil {
