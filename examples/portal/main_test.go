@@ -22,7 +22,11 @@ import (
 
 // TestMain fails the run if any goroutine outlives the tests: every server,
 // tick loop, event stream and database must be stopped by its owner.
+// Run with envReplica set, the test binary is a portal process instead.
 func TestMain(m *testing.M) {
+	if os.Getenv(envReplica) == "1" {
+		os.Exit(run(strings.Split(os.Getenv(envReplicaArgs), "\n"), os.Stdout, os.Stderr))
+	}
 	goleak.VerifyTestMain(m)
 }
 
