@@ -3,9 +3,13 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/feedbench"
+	"github.com/persistkit/persist/postgres"
 )
 
 // BenchmarkPutFeed measures what the change feed costs persist's own
@@ -44,3 +48,41 @@ func BenchmarkPutFeed(b *testing.B) {
 	b.Run("none", put(without))
 	b.Run("feed", put(with))
 }
+
+// BenchmarkFeedLatency: a consumer in another process follows the feed
+// while 16 writers Put 1,000 records a second in all; run it with
+// -benchtime 5000x for five seconds of writes. It reports p50 and p99 of
+// the delay from each Put's return to the consumer's receipt.
+func BenchmarkFeedLatency(b *testing.B) {
+	u := withSearchPath(b, newSchema(b), nil)
+	db, err := openWith(context.Background(), u, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	feedbench.Latency(b, db, u, "TestFeedLatencyChild", 1000)
+}
+
+// TestFeedLatencyChild is the consumer process of BenchmarkFeedLatency;
+// run on its own it skips.
+func TestFeedLatencyChild(t *testing.T) {
+	feedbench.Child(t, func(ctx context.Context, u string) (persist.DB, error) { return postgres.Open(ctx, u, nil) })
+}
+
+// BenchmarkFeedIdle: what one consumer following a quiet feed costs, in
+// this process's CPU and in statements sent to the server.
+func BenchmarkFeedIdle(b *testing.B) {
+	var queries queryCounter
+	db, _ := mustOpen(b, func(c *postgres.Config) { c.Pool.ConnConfig.Tracer = &queries })
+	feedbench.Idle(b, db, queries.n.Load)
+}
+
+// queryCounter counts the statements sent on the pool's connections.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
