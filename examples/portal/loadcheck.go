@@ -53,8 +53,8 @@ type opStats struct {
 // sseStats describe the event stream during the load window.
 type sseStats struct {
 	events, ticks, changes, resets int
-	maxGap                          time.Duration // longest wait between events
-	maxTickGap                      time.Duration // longest wait between ticks in the server's tick loop
+	maxGap                         time.Duration // longest wait between events
+	maxTickGap                     time.Duration // longest wait between ticks in the server's tick loop
 }
 
 // loadReport is the outcome of a load check.
