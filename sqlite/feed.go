@@ -27,13 +27,22 @@ import (
 // Waiting consumers are woken by one goroutine per DB, running while
 // anyone follows, that asks a reader connection for PRAGMA data_version
 // every pollInterval: the number changes when another connection, in
-// this process or another, commits, and asking reads no table.
+// this process or another, commits, and asking reads no table. Each ask
+// takes and drops the database's shared locks, a few system calls, so a
+// quiet database is asked less often: after idleAfter without a change
+// the interval doubles up to idlePoll, and the next change brings it
+// back to pollInterval.
 
 var _ persist.ChangeFeed = (*DB)(nil)
 
 const (
-	// pollInterval is how often a followed DB checks data_version.
+	// pollInterval is how often a followed DB checks data_version while
+	// it changes; idlePoll is how often once it has been quiet for
+	// idleAfter, which bounds the delay of the first change after a
+	// quiet spell.
 	pollInterval = 10 * time.Millisecond
+	idlePoll     = 50 * time.Millisecond
+	idleAfter    = time.Second
 	// slowPoll re-reads the log even without a wake-up, so that nothing
 	// can stall a follower for longer.
 	slowPoll = time.Second
@@ -358,6 +367,7 @@ func (db *DB) watchDataVersion(ctx context.Context) {
 	}
 	defer drop()
 	var last int64 = -1
+	interval, quietSince := pollInterval, time.Now()
 	for ctx.Err() == nil && !db.closed.Load() {
 		if conn == nil {
 			c, err := db.readers.Conn(ctx)
@@ -384,8 +394,11 @@ func (db *DB) watchDataVersion(ctx context.Context) {
 			// their last read and this one would otherwise go unnoticed.
 			db.feedHub.Broadcast()
 			last = v
+			interval, quietSince = pollInterval, time.Now()
+		} else if interval < idlePoll && time.Since(quietSince) >= idleAfter {
+			interval = min(2*interval, idlePoll)
 		}
-		changefeed.Sleep(ctx, pollInterval)
+		changefeed.Sleep(ctx, interval)
 	}
 }
 
