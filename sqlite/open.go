@@ -183,6 +183,9 @@ func (o *Options) apply(cfg *Config) {
 	if o.IDField != "" {
 		cfg.IDField = o.IDField
 	}
+	if o.Observer != nil {
+		cfg.Observer = o.Observer
+	}
 	if o.BusyTimeout != 0 {
 		cfg.BusyTimeout = o.BusyTimeout
 	}
