@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"log"
+	"os"
 
+	"github.com/exaring/otelpgx"
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/otelpersist"
+	"github.com/persistkit/persist/postgres"
 	_ "github.com/persistkit/persist/sqlite"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -53,4 +56,41 @@ func Example() {
 	// persist: get users/u2: not found
 	// put users: client, db.system.name=sqlite error.type=""
 	// get users: client, db.system.name=sqlite error.type="not_found"
+}
+
+// On PostgreSQL, pgx's own tracer attaches to the pool's configuration:
+// here otelpgx's, whose span for each statement becomes a child of the
+// persist operation's span. Leave otelpgx's WithIncludeQueryParameters
+// off: the parameters are ids and documents.
+func Example_postgres() {
+	ctx := context.Background()
+	obs, err := otelpersist.New(nil) // the global TracerProvider and MeterProvider
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg, err := postgres.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.Observer = obs
+	cfg.Pool.ConnConfig.Tracer = otelpgx.NewTracer()
+	db, err := postgres.OpenConfig(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	// The pool's figures, read at each collection.
+	reg, err := obs.Pools("portal", db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Unregister()
+
+	users, err := db.Store("users")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = users.Get(ctx, "u1") // span "get users", and otelpgx's span of the SELECT under it
+	fmt.Println(err)
 }

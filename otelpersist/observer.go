@@ -43,6 +43,7 @@ type Observer struct {
 	meter    metric.Meter
 	duration dbconv.ClientOperationDuration
 	retries  metric.Int64Counter
+	pools    poolInstruments
 
 	mu    sync.RWMutex
 	kinds map[kindKey]*kind
@@ -77,6 +78,9 @@ func New(opts *Options) (*Observer, error) {
 		metric.WithDescription("Retries of database client operations after a transient error, by reason."),
 		metric.WithUnit("{retry}"))
 	if err != nil {
+		return nil, err
+	}
+	if obs.pools, err = newPoolInstruments(obs.meter); err != nil {
 		return nil, err
 	}
 	return obs, nil
