@@ -28,6 +28,11 @@
 // "unavailable", "canceled", "deadline_exceeded", "cursor_expired"), or
 // "_OTHER".
 //
+// Besides operations, the same Observer exports a DB's connection pools
+// ([Observer.Pools]), a budget Ledger's decisions (it is a
+// [budget.Observer]: set it in [budget.Options] too) and a migration's
+// progress ([Observer.Progress]).
+//
 // This package is the only one of the module that imports OpenTelemetry,
 // so a program that does not import it does not link it.
 package otelpersist

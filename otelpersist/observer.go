@@ -36,14 +36,17 @@ var durationBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
 const retryReasonKey = attribute.Key("persist.retry.reason")
 
 // Observer is a [persist.Observer] that makes a span and a duration
-// measurement of every operation (see the package documentation). One
-// Observer may serve any number of DBs; it is safe for concurrent use.
+// measurement of every operation (see the package documentation), and a
+// [budget.Observer] that counts a Ledger's decisions ([Observer.Observe]).
+// One Observer may serve any number of DBs and Ledgers; it is safe for
+// concurrent use.
 type Observer struct {
 	tracer   trace.Tracer
 	meter    metric.Meter
 	duration dbconv.ClientOperationDuration
 	retries  metric.Int64Counter
 	pools    poolInstruments
+	budget   budgetInstruments
 
 	mu    sync.RWMutex
 	kinds map[kindKey]*kind
@@ -81,6 +84,9 @@ func New(opts *Options) (*Observer, error) {
 		return nil, err
 	}
 	if obs.pools, err = newPoolInstruments(obs.meter); err != nil {
+		return nil, err
+	}
+	if obs.budget, err = newBudgetInstruments(obs.meter); err != nil {
 		return nil, err
 	}
 	return obs, nil
