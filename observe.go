@@ -52,8 +52,9 @@ type Operation struct {
 	// Name is the operation, as in the Op of an [*Error] it returns:
 	// "get", "put", "insert", "insert_many", "update", "update_func",
 	// "delete", "list", "query", "count", "clear", "replace_all",
-	// "get_many", "get_many_for_update", "put_many", "delete_many",
-	// "bulk_load", "apply", "tx", "tables", "ping".
+	// "get_many" (GetMany and GetManyForUpdate), "put_many",
+	// "delete_many", "bulk_load" (BeginBulkLoad), "apply", "tx",
+	// "tables", "ping". The change feed's methods are not observed.
 	Name string
 
 	// Table is the table, or "" for an operation of the DB as a whole

@@ -24,8 +24,9 @@ import (
 // Config's String, GoString and LogValue never show the password or the
 // token credential, so a Config may be printed and logged.
 type Config struct {
-	// Logger and Retry: see [persist.Options]. Nil Logger discards, nil
-	// Retry means [persist.DefaultRetryPolicy].
+	// Logger, Retry, IDField and Observer: see [persist.Options]. Nil
+	// Logger discards, nil Retry means [persist.DefaultRetryPolicy], nil
+	// Observer observes nothing.
 	persist.Options
 
 	// Pool is pgx's pool configuration as [pgxpool.ParseConfig] read it
