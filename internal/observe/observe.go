@@ -17,7 +17,6 @@ package observe
 import (
 	"context"
 	"errors"
-	"iter"
 	"time"
 
 	"github.com/persistkit/persist"
@@ -118,19 +117,6 @@ func Iter[T any](h *Hook, ctx context.Context, name, table string, yield func(T,
 }
 
 func nop() {}
-
-// Seq observes a whole iterator made by seq from the context it is to run
-// under, for backends whose iterator is built elsewhere.
-func Seq[T any](h *Hook, ctx context.Context, name, table string, seq func(ctx context.Context) iter.Seq2[T, error]) iter.Seq2[T, error] {
-	if h.o == nil {
-		return seq(ctx)
-	}
-	return func(yield func(T, error) bool) {
-		ctx, yield, end := Iter(h, ctx, name, table, yield)
-		defer end()
-		seq(ctx)(yield)
-	}
-}
 
 // Retry records, on the operation running under ctx, that it starts again
 // after err, a transient failure. It costs a context lookup, and is called
