@@ -48,7 +48,7 @@ func Example() {
 	for _, s := range spans.Ended() {
 		attrs := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
-			attrs[kv.Key] = kv.Value.Emit()
+			attrs[kv.Key] = kv.Value.String()
 		}
 		fmt.Printf("%s: %s, db.system.name=%s error.type=%q\n", s.Name(), s.SpanKind(), attrs["db.system.name"], attrs["error.type"])
 	}

@@ -64,7 +64,7 @@ func (tel *telemetry) last(t *testing.T, name string) sdktrace.ReadOnlySpan {
 func attrs(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -276,7 +276,7 @@ func telemetryStrings(t *testing.T, tel *telemetry) []string {
 	var out []string
 	kv := func(kvs []attribute.KeyValue) {
 		for _, a := range kvs {
-			out = append(out, string(a.Key), a.Value.Emit())
+			out = append(out, string(a.Key), a.Value.String())
 		}
 	}
 	for _, s := range tel.spans.Ended() {
@@ -471,4 +471,4 @@ func retried(t *testing.T, tel *telemetry, name, reason, system string) {
 	}
 }
 
-func itoa(i int) string { return attribute.IntValue(i).Emit() }
+func itoa(i int) string { return attribute.IntValue(i).String() }

@@ -125,7 +125,7 @@ func (r *leakRun) telemetry(t *testing.T) []string {
 	var out []string
 	kv := func(kvs []attribute.KeyValue) {
 		for _, a := range kvs {
-			out = append(out, string(a.Key)+"="+a.Value.Emit())
+			out = append(out, string(a.Key)+"="+a.Value.String())
 		}
 	}
 	for _, s := range r.spans.Ended() {
