@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/budget"
@@ -53,11 +54,22 @@ func benchRounds() int {
 func alternate(b *testing.B, none, otel func(b *testing.B)) {
 	for i := range benchRounds() {
 		if i%2 == 0 {
-			b.Run("none", none)
-			b.Run("otel", otel)
+			b.Run("none", withCPU(none))
+			b.Run("otel", withCPU(otel))
 		} else {
-			b.Run("otel", otel)
-			b.Run("none", none)
+			b.Run("otel", withCPU(otel))
+			b.Run("none", withCPU(none))
+		}
+	}
+}
+
+// withCPU adds the process CPU time per operation as the cpu-ns/op metric.
+func withCPU(fn func(b *testing.B)) func(b *testing.B) {
+	return func(b *testing.B) {
+		start := cpuTime()
+		fn(b)
+		if start > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }
@@ -177,4 +189,36 @@ func BenchmarkBudget(b *testing.B) {
 			alternate(b, pair(plain), pair(observed))
 		})
 	}
+}
+
+// BenchmarkObserver measures what the Observer itself adds to one
+// operation, without a database: Start and End of a span and the duration
+// measurement on a recording SDK, and one budget event.
+func BenchmarkObserver(b *testing.B) {
+	obs := recordingObserver(b)
+	ctx := context.Background()
+	b.Run("Operation", withCPU(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op := persist.Operation{System: "sqlite", Namespace: "app.db", Name: "get", Table: "users", Attempts: 1, Start: time.Now()}
+			octx := obs.Start(ctx, &op)
+			op.Duration = time.Since(op.Start)
+			obs.End(octx, &op)
+		}
+	}))
+	b.Run("OperationFailed", withCPU(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			op := persist.Operation{System: "sqlite", Namespace: "app.db", Name: "get", Table: "users", Attempts: 1, Start: time.Now()}
+			octx := obs.Start(ctx, &op)
+			op.Err, op.Duration = persist.ErrNotFound, time.Since(op.Start)
+			obs.End(octx, &op)
+		}
+	}))
+	b.Run("BudgetEvent", withCPU(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			obs.Observe(ctx, budget.Event{Kind: budget.EventAdmitted, Op: "reserve", Amount: 100})
+		}
+	}))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persist"
 	"go.opentelemetry.io/otel"
@@ -104,6 +105,20 @@ type kind struct {
 	span  string
 	attrs []attribute.KeyValue
 	set   attribute.Set
+
+	// failed holds the attribute set with each error.type, by its index in
+	// errorTypes (the last for "_OTHER"), made on first use.
+	failed [len(errorTypes) + 1]atomic.Pointer[attribute.Set]
+}
+
+// failedSet returns k's attribute set with error.type et, the i-th.
+func (k *kind) failedSet(i int, et attribute.KeyValue) attribute.Set {
+	if p := k.failed[i].Load(); p != nil {
+		return *p
+	}
+	set := attribute.NewSet(append(slices.Clip(k.attrs), et)...)
+	k.failed[i].Store(&set)
+	return set
 }
 
 func (o *Observer) kind(op *persist.Operation) *kind {
@@ -168,12 +183,13 @@ func (o *Observer) End(ctx context.Context, op *persist.Operation) {
 	}
 	set := k.set
 	if op.Err != nil {
-		et := semconv.ErrorTypeKey.String(ErrorType(op.Err))
+		i := errorType(op.Err)
+		et := errorTypeAttrs[i]
 		if rec {
 			span.SetAttributes(et)
 			span.SetStatus(codes.Error, et.Value.AsString())
 		}
-		set = attribute.NewSet(append(slices.Clip(k.attrs), et)...)
+		set = k.failedSet(i, et)
 	}
 	if rec && iterates(op) {
 		span.SetAttributes(semconv.DBResponseReturnedRows(op.Records))
@@ -183,9 +199,9 @@ func (o *Observer) End(ctx context.Context, op *persist.Operation) {
 }
 
 // errorTypes names each sentinel [persist.Operation.Outcome] returns. It
-// is a list, not a map: Outcome may return a caller's own error, whose
+// is an array, not a map: Outcome may return a caller's own error, whose
 // type need not be comparable as a map key.
-var errorTypes = []struct {
+var errorTypes = [...]struct {
 	err  error
 	name string
 }{
@@ -200,16 +216,31 @@ var errorTypes = []struct {
 	{persist.ErrUnknownScheme, "unknown_scheme"},
 }
 
+// errorTypeAttrs are the error.type attributes, by errorType's index.
+var errorTypeAttrs = func() []attribute.KeyValue {
+	a := make([]attribute.KeyValue, 0, len(errorTypes)+1)
+	for _, e := range errorTypes {
+		a = append(a, semconv.ErrorTypeKey.String(e.name))
+	}
+	return append(a, semconv.ErrorTypeOther)
+}()
+
+// errorType returns the index in errorTypes of the sentinel that
+// [persist.Operation.Outcome] finds in err, or len(errorTypes).
+func errorType(err error) int {
+	op := persist.Operation{Err: err}
+	out := op.Outcome()
+	for i, e := range errorTypes {
+		if out == e.err {
+			return i
+		}
+	}
+	return len(errorTypes)
+}
+
 // ErrorType returns the error.type of err: the name of the sentinel that
 // [persist.Operation.Outcome] finds in it, or "_OTHER". It never returns
 // anything taken from the error's message.
 func ErrorType(err error) string {
-	op := persist.Operation{Err: err}
-	out := op.Outcome()
-	for _, e := range errorTypes {
-		if out == e.err {
-			return e.name
-		}
-	}
-	return semconv.ErrorTypeOther.Value.AsString()
+	return errorTypeAttrs[errorType(err)].Value.AsString()
 }
