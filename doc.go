@@ -52,6 +52,14 @@
 // a [RetryPolicy]: three attempts with jittered exponential backoff by
 // default. A write whose outcome is unknown is never retried blindly.
 //
+// # Observability
+//
+// An [Observer] in [Options] is told of every operation: its name, table,
+// record count, attempts with the reason of each retry, duration and
+// outcome ([Operation.Outcome]). Package otelpersist turns that into
+// OpenTelemetry spans and metrics; a DB that is a [PoolStater] reports its
+// connection pools.
+//
 // # Backends
 //
 //   - github.com/persistkit/persist/sqlite: modernc.org/sqlite, pure Go,

@@ -33,6 +33,11 @@ type Options struct {
 	// already stored are returned as they are. Empty (the default) leaves
 	// documents alone. It must match ^[A-Za-z_][A-Za-z0-9_-]{0,127}$.
 	IDField string
+
+	// Observer, when set, is told of every operation of the DB and its
+	// stores: its name, table, record count, attempts and outcome (see
+	// [Observer]). Nil (the default) observes nothing and costs nothing.
+	Observer Observer
 }
 
 // OpenFunc opens a DB for a URL whose scheme it was registered for. It

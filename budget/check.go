@@ -31,6 +31,7 @@ func (l *Ledger) Check(ctx context.Context, req Request) (Decision, error) {
 	dec, err := l.check(ctx, scopes, req.Estimate, now)
 	if err != nil {
 		if unavailable(err) && l.cfg.failOpen {
+			l.observe(ctx, Event{Kind: EventFailOpen, Op: op, Amount: req.Estimate})
 			return Decision{Allowed: true, Estimate: req.Estimate, FailOpen: true}, nil
 		}
 		return Decision{}, err

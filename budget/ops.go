@@ -55,6 +55,7 @@ func (l *Ledger) submit(ctx context.Context, o *job) *job {
 
 // execute runs ops in one transaction and sets their results.
 func (l *Ledger) execute(ctx context.Context, ops []*job) {
+	l.observe(ctx, Event{Kind: EventBatch, Size: len(ops)})
 	err := l.batchTx(ctx, ops)
 	if err == nil {
 		return

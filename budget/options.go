@@ -37,6 +37,10 @@ type Options struct {
 	// RequestsTable is the table [Ledger.Record] writes to. Default
 	// "llm_requests".
 	RequestsTable string
+
+	// Observer, when set, is told of every decision, settlement and batch
+	// (see [Observer]). Nil (the default) observes nothing.
+	Observer Observer
 }
 
 // DefaultReservationTTL is the default [Options.ReservationTTL].
@@ -51,6 +55,7 @@ type config struct {
 	counters string
 	holds    string
 	requests string
+	obs      Observer
 }
 
 func (o *Options) config() (config, error) {
@@ -58,7 +63,7 @@ func (o *Options) config() (config, error) {
 	if o != nil {
 		opts = *o
 	}
-	c := config{failOpen: opts.FailOpen, clock: opts.Clock}
+	c := config{failOpen: opts.FailOpen, clock: opts.Clock, obs: opts.Observer}
 	if c.clock == nil {
 		c.clock = time.Now
 	}

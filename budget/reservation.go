@@ -86,6 +86,11 @@ func (r *Reservation) settle(ctx context.Context, op string, actual Micros) erro
 		return wrap(op, err)
 	}
 	r.settled = true
+	if op == "commit" {
+		r.l.observe(ctx, Event{Kind: EventCommitted, Op: op, Amount: actual, Held: !r.failOpen})
+	} else {
+		r.l.observe(ctx, Event{Kind: EventReleased, Op: op, Held: !r.failOpen})
+	}
 	return nil
 }
 

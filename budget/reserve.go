@@ -48,14 +48,19 @@ func (l *Ledger) Reserve(ctx context.Context, req Request) (*Reservation, error)
 	r, err := l.reserve(ctx, req, scopes, now)
 	if err != nil {
 		if unavailable(err) && l.cfg.failOpen {
+			l.observe(ctx, Event{Kind: EventFailOpen, Op: op, Amount: req.Estimate})
 			return &Reservation{
 				l: l, id: ident.NewID(), scopes: scopes, estimate: req.Estimate,
 				created: now, failOpen: true,
 				decision: Decision{Allowed: true, Estimate: req.Estimate, FailOpen: true},
 			}, nil
 		}
+		if ex := (*ExceededError)(nil); l.cfg.obs != nil && errors.As(err, &ex) {
+			l.observe(ctx, Event{Kind: EventDenied, Op: op, Tier: ex.Decision.DeniedBy, Amount: req.Estimate})
+		}
 		return nil, err
 	}
+	l.observe(ctx, Event{Kind: EventAdmitted, Op: op, Amount: req.Estimate})
 	l.maybeSweep(ctx, now)
 	return r, nil
 }

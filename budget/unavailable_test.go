@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -104,7 +105,8 @@ func TestUnavailable(t *testing.T) {
 	db := mustOpen(t, u.String())
 	ctx := context.Background()
 	closed := mustLedger(t, db, nil)
-	open := mustLedger(t, db, &budget.Options{FailOpen: true})
+	rec := &events{}
+	open := mustLedger(t, db, &budget.Options{FailOpen: true, Observer: rec})
 	org := budget.Scopes{Org: "acme"}
 	mustSet(t, closed, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "10")})
 	held := mustReserve(t, closed, org, m(t, "1"))
@@ -134,6 +136,11 @@ func TestUnavailable(t *testing.T) {
 		if err != nil || !admitted.Decision().Allowed || !admitted.Decision().FailOpen {
 			t.Fatalf("Reserve=%v, %v, want an allowed fail-open reservation", admitted, err)
 		}
+		got, _ := rec.take()
+		want := []budget.Event{{Kind: budget.EventFailOpen, Op: "check", Amount: 1}, {Kind: budget.EventFailOpen, Op: "reserve", Amount: m(t, "2")}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("events %+v, want %+v", got, want)
+		}
 	})
 
 	p.start(t)
@@ -147,6 +154,9 @@ func TestUnavailable(t *testing.T) {
 		}
 		if err := admitted.Commit(tctx, m(t, "1.5")); err != nil {
 			t.Fatalf("Commit of the fail-open reservation: %v", err)
+		}
+		if got, _ := rec.take(); len(got) != 1 || got[0] != (budget.Event{Kind: budget.EventCommitted, Op: "commit", Amount: m(t, "1.5")}) {
+			t.Errorf("events %+v, want one commit that held nothing", got)
 		}
 		if u := usage(t, closed, acme, budget.Daily); u.Spent != m(t, "2.5") || u.Reserved != 0 {
 			t.Errorf("spent %v reserved %v, want 2.5 and 0", u.Spent, u.Reserved)

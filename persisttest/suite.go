@@ -192,6 +192,11 @@ type openFunc = func(t *testing.T) persist.DB
 //     Close end in ErrClosed.
 //   - Typed: [persist.Typed] over a struct type round-trips through Put,
 //     Insert, Get, Modify, Query, List and Delete.
+//   - PoolStats, skipped for a DB that does not implement
+//     [persist.PoolStater]: every pool has a distinct name and 0 <=
+//     InUse+Idle <= Open <= MaxOpen; no connection is in use between
+//     operations, nor after a listing left early; a transaction holds at
+//     least one; PoolStats works after Close.
 func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("CRUD", func(t *testing.T) { testCRUD(t, open) })
 	t.Run("Revision", func(t *testing.T) { testRevision(t, open) })
@@ -211,6 +216,7 @@ func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("Limits", func(t *testing.T) { testLimits(t, open) })
 	t.Run("Lifecycle", func(t *testing.T) { testLifecycle(t, open) })
 	t.Run("Typed", func(t *testing.T) { testTyped(t, open) })
+	t.Run("PoolStats", func(t *testing.T) { testPoolStats(t, open) })
 }
 
 // errBoom stands for a caller's own error, which must come back unchanged

@@ -27,11 +27,13 @@ var _ persist.Applier = (*DB)(nil)
 //
 // The statement is not retried after a lost connection, since it may have
 // committed; a deadlock or serialization failure rolls it back and is.
-func (db *DB) Apply(ctx context.Context, ws ...persist.Write) ([]persist.Record, error) {
+func (db *DB) Apply(ctx context.Context, ws ...persist.Write) (_ []persist.Record, err error) {
+	ctx, op := db.obs.Start(ctx, "apply", "", len(ws))
+	defer op.End(&err)
 	if err := check.Enter(ctx, db.closed.Load(), "apply", "", ""); err != nil {
 		return nil, err
 	}
-	ws, err := check.Writes(ws, db.idField)
+	ws, err = check.Writes(ws, db.idField)
 	if err != nil {
 		return nil, err
 	}

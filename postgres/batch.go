@@ -68,7 +68,9 @@ func newBatchSQL(q string) batchSQL {
 
 // GetMany returns the records with the given ids in the order given, a
 // zero Record for a missing id, with one SELECT ... WHERE id = ANY($1).
-func (s *Store) GetMany(ctx context.Context, ids []string) ([]persist.Record, error) {
+func (s *Store) GetMany(ctx context.Context, ids []string) (_ []persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "get_many", s.t.name, len(ids))
+	defer op.End(&err)
 	return s.getMany(ctx, ids, false)
 }
 
@@ -76,7 +78,9 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]persist.Record, er
 // rows are locked in byte order of their ids whatever the order given.
 // Outside a transaction there is nothing to hold the locks, and it is
 // GetMany.
-func (s *Store) GetManyForUpdate(ctx context.Context, ids []string) ([]persist.Record, error) {
+func (s *Store) GetManyForUpdate(ctx context.Context, ids []string) (_ []persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "get_many", s.t.name, len(ids))
+	defer op.End(&err)
 	return s.getMany(ctx, ids, s.tx != nil)
 }
 
@@ -133,7 +137,9 @@ func (s *Store) getMany(ctx context.Context, ids []string, lock bool) ([]persist
 // [persist.ErrInvalid]. Outside a transaction it runs in one of its own,
 // retried after a lost connection only when no record has a revision
 // precondition.
-func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.Record, error) {
+func (s *Store) PutMany(ctx context.Context, recs []persist.Record) (_ []persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "put_many", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.enter(ctx, "put_many", ""); err != nil {
 		return nil, err
 	}
@@ -233,7 +239,9 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 // id existed only at its first occurrence, as with one Delete after
 // another. Like Delete it is not retried after a lost connection outside a
 // transaction, since the result could no longer be told.
-func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
+func (s *Store) DeleteMany(ctx context.Context, ids []string) (_ []bool, err error) {
+	ctx, op := s.db.obs.Start(ctx, "delete_many", s.t.name, len(ids))
+	defer op.End(&err)
 	if err := s.enter(ctx, "delete_many", ""); err != nil {
 		return nil, err
 	}
@@ -241,7 +249,7 @@ func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
 		return nil, err
 	}
 	gone := make(map[string]bool, len(ids))
-	err := s.do(ctx, "delete_many", "", false, func(ctx context.Context, q querier) error {
+	err = s.do(ctx, "delete_many", "", false, func(ctx context.Context, q querier) error {
 		clear(gone)
 		if len(ids) == 0 {
 			return nil

@@ -44,6 +44,8 @@ var _ persist.BulkLoader = (*Store)(nil)
 // the same advisory lock, so concurrent bulk loads and first uses of the
 // table by other processes never fail on each other's DDL.
 func (s *Store) BeginBulkLoad(ctx context.Context) (finish func(ctx context.Context) error, err error) {
+	ctx, op := s.db.obs.Start(ctx, "bulk_load", s.t.name, 0)
+	defer op.End(&err)
 	noop := func(context.Context) error { return nil }
 	if err := s.enter(ctx, "bulk_load", ""); err != nil {
 		return nil, err

@@ -24,3 +24,16 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+func TestObserver(t *testing.T) {
+	testURL(t)
+	persisttest.TestObserver(t, func(t *testing.T, opts *persist.Options) persist.DB {
+		schema := newSchema(t)
+		db, err := persist.Open(t.Context(), withSearchPath(t, schema, nil), opts)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/changefeed"
 	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/observe"
 	"github.com/persistkit/persist/internal/retry"
 )
 
@@ -45,6 +46,8 @@ type DB struct {
 	applySQL sync.Map // Apply's statement by its tables' names, comma-separated
 
 	feedHub changefeed.Hub // wakes change feed followers (feed.go)
+
+	obs observe.Hook // Config.Observer
 }
 
 var _ persist.DB = (*DB)(nil)
@@ -109,7 +112,9 @@ func (db *DB) store(name string, tx *txState) (*Store, error) {
 // Tables lists the persist tables in the schema, sorted: those recorded in
 // persist_meta and tables in the earlier two-column layout. A table a Store
 // was obtained for is listed once an operation has used it.
-func (db *DB) Tables(ctx context.Context) ([]string, error) {
+func (db *DB) Tables(ctx context.Context) (_ []string, err error) {
+	ctx, op := db.obs.Start(ctx, "tables", "", 0)
+	defer op.End(&err)
 	if db.closed.Load() {
 		return nil, &persist.Error{Op: "tables", Err: persist.ErrClosed}
 	}
@@ -117,7 +122,7 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 		return nil, &persist.Error{Op: "tables", Err: err}
 	}
 	var names []string
-	err := retry.Do(ctx, db.retry, db.log, "tables", func(ctx context.Context) error {
+	err = retry.Do(ctx, db.retry, db.log, "tables", func(ctx context.Context) error {
 		names = names[:0]
 		rows, err := db.pool.Query(ctx, tablesSQL(db.meta), db.schema)
 		if err != nil {
@@ -143,7 +148,9 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 }
 
 // Ping checks that the database is reachable and accepts the credentials.
-func (db *DB) Ping(ctx context.Context) error {
+func (db *DB) Ping(ctx context.Context) (err error) {
+	ctx, op := db.obs.Start(ctx, "ping", "", 0)
+	defer op.End(&err)
 	if db.closed.Load() {
 		return &persist.Error{Op: "ping", Err: persist.ErrClosed}
 	}
@@ -207,6 +214,7 @@ func (db *DB) reconnecting(ctx context.Context, op string, fn func(ctx context.C
 		if lost == 0 {
 			db.sweep(ctx)
 		}
+		observe.Retry(ctx, err)
 		db.log.LogAttrs(ctx, slog.LevelDebug, "persist: connection lost; retrying on another connection",
 			slog.String("op", op), slog.String("error", err.Error()))
 	}

@@ -14,12 +14,20 @@ import (
 )
 
 // transientError marks an error that is safe to retry as it is, so that
-// [persist.IsTransient] (and internal/retry) recognise it.
-type transientError struct{ err error }
+// [persist.IsTransient] (and internal/retry) recognise it. reason is its
+// class, as an observer records it for a retry.
+type transientError struct {
+	err    error
+	reason string
+}
 
 func (e *transientError) Error() string   { return e.err.Error() }
 func (e *transientError) Unwrap() error   { return e.err }
 func (e *transientError) Transient() bool { return true }
+
+// TransientReason is the class of the error: "serialization_failure",
+// "deadlock", "unavailable" or "transient".
+func (e *transientError) TransientReason() string { return e.reason }
 
 // scrubbedError carries a driver error whose message has had every known
 // secret removed. Unwrap still reaches the driver's error so errors.As finds
@@ -133,18 +141,22 @@ func (db *DB) mapError(ctx context.Context, op, table, id string, err error, saf
 	case classConflict:
 		return &persist.Error{Op: op, Table: table, ID: id, Err: fmt.Errorf("%w: %w", persist.ErrConflict, err)}
 	case classRollback:
-		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{err}}
+		reason := "serialization_failure"
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "40P01" {
+			reason = "deadlock"
+		}
+		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{err, reason}}
 	case classLost:
 		// The server is out of reach, at least for now: hosts map this to
 		// 503 like a failed connect, whether or not it is retried.
 		lost := fmt.Errorf("%w: %w", persist.ErrUnavailable, db.scrub(err))
 		if safe || pgconn.SafeToRetry(err) {
-			return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{lost}}
+			return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{lost, "unavailable"}}
 		}
 		return &persist.Error{Op: op, Table: table, ID: id, Err: lost}
 	}
 	if pgconn.SafeToRetry(err) {
-		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{db.scrub(err)}}
+		return &persist.Error{Op: op, Table: table, ID: id, Err: &transientError{db.scrub(err), "transient"}}
 	}
 	return &persist.Error{Op: op, Table: table, ID: id, Err: db.scrub(err)}
 }

@@ -89,12 +89,13 @@ func stamp(t time.Time) pgtype.Timestamptz {
 // statement, so one round trip and one transaction (during a bulk load,
 // see [Store.BeginBulkLoad], up to 100,000 records are one COPY); batches
 // already committed when an error occurs stay written and are counted.
-func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
-	var res persist.InsertResult
+func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (res persist.InsertResult, err error) {
+	ctx, op := s.db.obs.Start(ctx, "insert_many", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.enter(ctx, "insert_many", ""); err != nil {
 		return res, err
 	}
-	recs, err := s.in().Records("insert_many", recs, check.Keep)
+	recs, err = s.in().Records("insert_many", recs, check.Keep)
 	if err != nil {
 		return res, err
 	}
@@ -250,7 +251,9 @@ func (s *Store) copyPart(ctx context.Context, c copier, q querier, b *batch, seq
 // transaction: DELETE, then batched inserts. Empty IDs are generated;
 // duplicate IDs are [persist.ErrInvalid]. The new records start at
 // revision 1.
-func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) error {
+func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) (err error) {
+	ctx, op := s.db.obs.Start(ctx, "replace_all", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.enter(ctx, "replace_all", ""); err != nil {
 		return err
 	}

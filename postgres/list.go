@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 )
 
 // A listing reads a page per round trip. Pages are read whole and the
@@ -65,6 +66,8 @@ var pages = sync.Pool{New: func() any { s := make([]pageRow, 0, pageSize); retur
 
 func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQuery bool, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
+		ctx, yield, end := observe.Iter(&s.db.obs, ctx, op, s.t.name, yield)
+		defer end()
 		if err := s.enter(ctx, op, ""); err != nil {
 			yield(persist.Record{}, err)
 			return

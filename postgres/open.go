@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/check"
+	"github.com/persistkit/persist/internal/observe"
 )
 
 // Config configures a PostgreSQL DB. Get one from [ParseConfig], change
@@ -23,8 +24,9 @@ import (
 // Config's String, GoString and LogValue never show the password or the
 // token credential, so a Config may be printed and logged.
 type Config struct {
-	// Logger and Retry: see [persist.Options]. Nil Logger discards, nil
-	// Retry means [persist.DefaultRetryPolicy].
+	// Logger, Retry, IDField and Observer: see [persist.Options]. Nil
+	// Logger discards, nil Retry means [persist.DefaultRetryPolicy], nil
+	// Observer observes nothing.
 	persist.Options
 
 	// Pool is pgx's pool configuration as [pgxpool.ParseConfig] read it
@@ -186,6 +188,9 @@ func (o *Options) apply(cfg *Config) {
 	if o.IDField != "" {
 		cfg.IDField = o.IDField
 	}
+	if o.Observer != nil {
+		cfg.Observer = o.Observer
+	}
 	if o.MaxConns != 0 {
 		cfg.Pool.MaxConns = o.MaxConns
 		if o.MinConns == 0 && cfg.Pool.MinConns > o.MaxConns && o.MaxConns > 0 {
@@ -303,6 +308,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 		}
 		return nil, err
 	}
+	db.obs = observe.New(cfg.Observer, "postgresql", pc.ConnConfig.Database+"|"+db.schema, pc.ConnConfig.Host, int(pc.ConnConfig.Port))
 	log.LogAttrs(ctx, slog.LevelDebug, "persist: opened postgres database",
 		slog.String("url", redacted), slog.String("schema", db.schema), slog.Bool("token", db.tokens != nil))
 	return db, nil

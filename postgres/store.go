@@ -115,7 +115,9 @@ func (s *Store) notFound(op, id string) error {
 }
 
 // Get returns the record with the given id, or [persist.ErrNotFound].
-func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
+func (s *Store) Get(ctx context.Context, id string) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "get", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "get", id); err != nil {
 		return persist.Record{}, err
 	}
@@ -123,7 +125,7 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 		return persist.Record{}, err
 	}
 	rec := persist.Record{ID: id}
-	err := s.do(ctx, "get", id, true, func(ctx context.Context, q querier) error {
+	err = s.do(ctx, "get", id, true, func(ctx context.Context, q querier) error {
 		var data []byte
 		err := q.QueryRow(ctx, s.t.sqlGet, id).Scan(&data, &rec.Revision, &rec.Created, &rec.Updated)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -160,11 +162,13 @@ func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record,
 // precondition. Only a write without a precondition is repeated after a
 // lost connection: an insert that had landed would then fail, and a
 // revision would no longer match.
-func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record, sql string, more ...any) (persist.Record, error) {
+func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record, sql string, more ...any) (_ persist.Record, err error) {
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.enter(ctx, op, rec.ID); err != nil {
 		return persist.Record{}, err
 	}
-	rec, err := s.in().New(op, rec)
+	rec, err = s.in().New(op, rec)
 	if err != nil {
 		return persist.Record{}, err
 	}
@@ -189,11 +193,13 @@ func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record, sql
 // shallow merge in which each top-level key of the patch replaces the
 // stored one. It returns [persist.ErrNotFound] if the record is missing and
 // [persist.ErrConflict] if a non-zero patch.Revision does not match.
-func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
+func (s *Store) Update(ctx context.Context, patch persist.Record) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "update", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "update", patch.ID); err != nil {
 		return persist.Record{}, err
 	}
-	patch, err := s.in().Patch("update", patch)
+	patch, err = s.in().Patch("update", patch)
 	if err != nil {
 		return persist.Record{}, err
 	}
@@ -231,7 +237,9 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 // writes its result, all in one transaction, so no concurrent write is
 // lost. fn may run more than once if the transaction is retried. An error
 // from fn aborts the update and is returned wrapped in a [*persist.Error].
-func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
+func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "update_func", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "update_func", id); err != nil {
 		return persist.Record{}, err
 	}
@@ -239,7 +247,7 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 		return persist.Record{}, err
 	}
 	var out persist.Record
-	err := s.inTx(ctx, "update_func", id, func(ctx context.Context, q querier) error {
+	err = s.inTx(ctx, "update_func", id, func(ctx context.Context, q querier) error {
 		cur := persist.Record{ID: id}
 		var data []byte
 		err := q.QueryRow(ctx, s.t.sqlLock, id).Scan(&data, &cur.Revision, &cur.Created, &cur.Updated)
@@ -267,7 +275,9 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 }
 
 // Delete removes the record and reports whether it existed.
-func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+func (s *Store) Delete(ctx context.Context, id string) (_ bool, err error) {
+	ctx, op := s.db.obs.Start(ctx, "delete", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "delete", id); err != nil {
 		return false, err
 	}
@@ -275,7 +285,7 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	var n int64
-	err := s.do(ctx, "delete", id, false, func(ctx context.Context, q querier) error {
+	err = s.do(ctx, "delete", id, false, func(ctx context.Context, q querier) error {
 		tag, err := q.Exec(ctx, s.t.sqlDelete, id)
 		n = tag.RowsAffected()
 		return err
@@ -284,24 +294,28 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 }
 
 // Count returns the number of records.
-func (s *Store) Count(ctx context.Context) (int64, error) {
+func (s *Store) Count(ctx context.Context) (_ int64, err error) {
+	ctx, op := s.db.obs.Start(ctx, "count", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "count", ""); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := s.do(ctx, "count", "", true, func(ctx context.Context, q querier) error {
+	err = s.do(ctx, "count", "", true, func(ctx context.Context, q querier) error {
 		return q.QueryRow(ctx, s.t.sqlCount).Scan(&n)
 	})
 	return n, err
 }
 
 // Clear deletes every record and returns how many there were.
-func (s *Store) Clear(ctx context.Context) (int64, error) {
+func (s *Store) Clear(ctx context.Context) (_ int64, err error) {
+	ctx, op := s.db.obs.Start(ctx, "clear", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.enter(ctx, "clear", ""); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := s.do(ctx, "clear", "", false, func(ctx context.Context, q querier) error {
+	err = s.do(ctx, "clear", "", false, func(ctx context.Context, q querier) error {
 		tag, err := q.Exec(ctx, s.t.sqlClear)
 		n = tag.RowsAffected()
 		return err

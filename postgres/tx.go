@@ -78,7 +78,9 @@ func (t *txState) finish() {
 //
 // A store used for the first time on this DB is created inside the
 // transaction.
-func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
+func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) (err error) {
+	ctx, op := db.obs.Start(ctx, "tx", "", 0)
+	defer op.End(&err)
 	if db.closed.Load() {
 		return &persist.Error{Op: "tx", Err: persist.ErrClosed}
 	}

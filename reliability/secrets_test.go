@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,8 +22,14 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/otelpersist"
 	"github.com/persistkit/persist/postgres"
 	"github.com/persistkit/persist/sqlite"
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 const (
@@ -66,12 +73,17 @@ func (c *fakeCredential) GetToken(context.Context, policy.TokenRequestOptions) (
 	return azcore.AccessToken{Token: secretToken, ExpiresOn: time.Now().Add(c.ttl)}, nil
 }
 
-// leakRun collects every log line and error of TestNoSecretsLeak.
+// leakRun collects every log line, error, span and metric of
+// TestNoSecretsLeak.
 type leakRun struct {
 	logs *syncBuffer
 	log  *slog.Logger
 	mu   sync.Mutex
 	errs []labelled
+
+	spans   *tracetest.SpanRecorder
+	metrics *sdkmetric.ManualReader
+	obs     *otelpersist.Observer
 }
 
 type labelled struct {
@@ -79,9 +91,19 @@ type labelled struct {
 	err  error
 }
 
-func newLeakRun() *leakRun {
+func newLeakRun(t *testing.T) *leakRun {
 	b := &syncBuffer{}
-	return &leakRun{logs: b, log: slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	r := &leakRun{logs: b, log: slog.New(slog.NewJSONHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		spans: tracetest.NewSpanRecorder(), metrics: sdkmetric.NewManualReader()}
+	obs, err := otelpersist.New(&otelpersist.Options{
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.spans)),
+		MeterProvider:  sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.metrics)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.obs = obs
+	return r
 }
 
 // keep records err (if any) under a label and returns it.
@@ -94,7 +116,51 @@ func (r *leakRun) keep(what string, err error) error {
 	return err
 }
 
-func (r *leakRun) opts() *persist.Options { return &persist.Options{Logger: r.log} }
+func (r *leakRun) opts() *persist.Options { return &persist.Options{Logger: r.log, Observer: r.obs} }
+
+// telemetry returns every span name, status, event and attribute, and
+// every metric's name and data point attributes, the run recorded.
+func (r *leakRun) telemetry(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	kv := func(kvs []attribute.KeyValue) {
+		for _, a := range kvs {
+			out = append(out, string(a.Key)+"="+a.Value.String())
+		}
+	}
+	for _, s := range r.spans.Ended() {
+		out = append(out, "span "+s.Name(), "status "+s.Status().Description)
+		kv(s.Attributes())
+		for _, e := range s.Events() {
+			out = append(out, "event "+e.Name)
+			kv(e.Attributes)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := r.metrics.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			out = append(out, "metric "+m.Name)
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					kv(p.Attributes.ToSlice())
+				}
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					kv(p.Attributes.ToSlice())
+				}
+			case metricdata.Gauge[int64]:
+				for _, p := range d.DataPoints {
+					kv(p.Attributes.ToSlice())
+				}
+			}
+		}
+	}
+	return out
+}
 
 // openPostgres is postgres.ParseConfig, then edit, then
 // postgres.OpenConfig.
@@ -112,9 +178,13 @@ func openPostgres(ctx context.Context, u string, edit func(c *postgres.Config)) 
 // that never answers, a failing credential, connections killed under it,
 // rejected SQLite URLs), and checks that neither the password nor the token
 // appears in any log record, in any error's message (%v, %+v, %#v, for every
-// error in the chain), or anywhere in the values reachable from the errors.
+// error in the chain), anywhere in the values reachable from the errors, or
+// in any span, event, status or metric attribute that otelpersist
+// recorded; and that no telemetry carries an id, a document or an error
+// message: every attribute is one of the names otelpersist documents, and
+// error.type and a status hold only a sentinel's name.
 func TestNoSecretsLeak(t *testing.T) {
-	run := newLeakRun()
+	run := newLeakRun(t)
 	t.Run("Config", func(t *testing.T) { leakConfig(t, run) })
 	t.Run("Unreachable", func(t *testing.T) { leakUnreachable(t, run) })
 	t.Run("SQLite", func(t *testing.T) { leakSQLite(t, run) })
@@ -139,7 +209,22 @@ func TestNoSecretsLeak(t *testing.T) {
 			t.Logf("%s: %v", e.what, e.err)
 		}
 	}
-	t.Logf("checked %d log records and %d errors", strings.Count(logs, "\n"), len(run.errs))
+	tel := run.telemetry(t)
+	for _, v := range tel {
+		for _, s := range secrets {
+			if strings.Contains(v, s) {
+				t.Errorf("telemetry contains %q: %s", s, v)
+			}
+		}
+		if !telemetryAllowed(v) {
+			t.Errorf("telemetry carries more than names: %s", v)
+		}
+	}
+	if !slices.ContainsFunc(tel, func(v string) bool { return strings.HasPrefix(v, "persist.retry.reason=") }) ||
+		!slices.Contains(tel, "error.type=unavailable") {
+		t.Errorf("no retry or unavailable error was recorded: the failure paths ran nothing")
+	}
+	t.Logf("checked %d log records, %d errors and %d telemetry strings", strings.Count(logs, "\n"), len(run.errs), len(tel))
 	if len(run.errs) == 0 {
 		t.Errorf("no error was produced: the failure paths ran nothing")
 	}
@@ -673,4 +758,35 @@ func leakTokenServer(t *testing.T, run *leakRun) {
 	// The credential works again: a fresh token, more faults.
 	cred.fail.Store(false)
 	exerciseServer(t, run, "token", db, base, app)
+}
+
+// telemetryAllowed reports whether one of leakRun.telemetry's strings
+// carries only what otelpersist may record: operation and table names, the
+// backend, database, server, counts and sentinel names.
+func telemetryAllowed(v string) bool {
+	errorTypes := []string{"", "closed", "canceled", "deadline_exceeded", "invalid", "not_found", "conflict", "cursor_expired", "unavailable", "unknown_scheme", "_OTHER"}
+	kind, rest, _ := strings.Cut(v, " ")
+	switch kind {
+	case "span":
+		op, table, _ := strings.Cut(rest, " ")
+		return !strings.ContainsAny(op+table, " {}\"")
+	case "status":
+		return slices.Contains(errorTypes, rest)
+	case "event":
+		return rest == "retry"
+	case "metric":
+		return strings.HasPrefix(rest, "db.client.") || strings.HasPrefix(rest, "persist.")
+	}
+	key, val, _ := strings.Cut(v, "=")
+	switch key {
+	case "error.type":
+		return slices.Contains(errorTypes, val)
+	case "persist.retry.reason":
+		return slices.Contains([]string{"busy", "serialization_failure", "deadlock", "unavailable", "transient"}, val)
+	case "db.system.name", "db.operation.name", "db.collection.name", "db.namespace", "server.address",
+		"server.port", "db.operation.batch.size", "db.response.returned_rows", "persist.retry.attempt",
+		"db.client.connection.pool.name", "db.client.connection.state":
+		return !strings.ContainsAny(val, "{}\"")
+	}
+	return false
 }

@@ -17,7 +17,9 @@ var _ persist.Batcher = (*Store)(nil)
 // GetMany returns the records with the given ids in the order given, a
 // zero Record for a missing id, read by one statement, so from one
 // snapshot.
-func (s *Store) GetMany(ctx context.Context, ids []string) ([]persist.Record, error) {
+func (s *Store) GetMany(ctx context.Context, ids []string) (_ []persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "get_many", s.t.name, len(ids))
+	defer op.End(&err)
 	if err := s.check(ctx, "get_many", ""); err != nil {
 		return nil, err
 	}
@@ -82,7 +84,9 @@ func (s *Store) GetManyForUpdate(ctx context.Context, ids []string) ([]persist.R
 // checked before anything is written, so a conflict writes nothing, also
 // inside a transaction. Empty IDs are generated; duplicate IDs are
 // [persist.ErrInvalid].
-func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.Record, error) {
+func (s *Store) PutMany(ctx context.Context, recs []persist.Record) (_ []persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "put_many", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "put_many", ""); err != nil {
 		return nil, err
 	}
@@ -142,7 +146,9 @@ func (s *Store) PutMany(ctx context.Context, recs []persist.Record) ([]persist.R
 // DeleteMany deletes the records with the given ids in one writer
 // transaction (or the enclosing one) and reports, for each, whether it
 // existed; a repeated id existed only at its first occurrence.
-func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
+func (s *Store) DeleteMany(ctx context.Context, ids []string) (_ []bool, err error) {
+	ctx, op := s.db.obs.Start(ctx, "delete_many", s.t.name, len(ids))
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "delete_many", ""); err != nil {
 		return nil, err
 	}
@@ -153,7 +159,7 @@ func (s *Store) DeleteMany(ctx context.Context, ids []string) ([]bool, error) {
 	if len(ids) == 0 {
 		return out, nil
 	}
-	err := s.run(ctx, "delete_many", "", func(ctx context.Context) error {
+	err = s.run(ctx, "delete_many", "", func(ctx context.Context) error {
 		return s.inTx(ctx, func(x execer) error {
 			for i, id := range ids {
 				res, err := x.ExecContext(ctx, s.t.del, id)

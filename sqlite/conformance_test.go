@@ -32,3 +32,31 @@ func TestConformance(t *testing.T) {
 		})
 	})
 }
+
+func TestObserver(t *testing.T) {
+	t.Run("File", func(t *testing.T) {
+		persisttest.TestObserver(t, func(t *testing.T, opts *persist.Options) persist.DB {
+			cfg, err := sqlite.ParseConfig(filepath.Join(t.TempDir(), "observed.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Options = *opts
+			db, err := sqlite.OpenConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatalf("OpenConfig: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		})
+	})
+	t.Run("Memory", func(t *testing.T) {
+		persisttest.TestObserver(t, func(t *testing.T, opts *persist.Options) persist.DB {
+			db, err := persist.Open(t.Context(), "sqlite://:memory:", opts)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		})
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/persistkit/persist/internal/changefeed"
 	"github.com/persistkit/persist/internal/check"
 	"github.com/persistkit/persist/internal/ident"
+	"github.com/persistkit/persist/internal/observe"
 	msqlite "modernc.org/sqlite"
 )
 
@@ -42,6 +43,8 @@ type DB struct {
 	ensureMu sync.Mutex        // serializes ensure: schema changes and statements
 
 	feedHub changefeed.Hub // wakes change feed followers (feed.go)
+
+	obs observe.Hook // Config.Observer
 }
 
 var (
@@ -102,6 +105,7 @@ func OpenConfig(ctx context.Context, cfg *Config) (*DB, error) {
 	if c.Path != MemoryPath {
 		db.path = c.Path
 	}
+	db.obs = observe.New(c.Observer, "sqlite", db.path, "", 0)
 	if err := db.connect(ctx, &c); err != nil {
 		return nil, err
 	}
@@ -296,12 +300,14 @@ func (db *DB) add(ctx context.Context, t *table) (*Store, error) {
 // Tables lists the persist tables and the tables in the old portal layout
 // (id and data only), sorted by name. A table a Store was obtained for is
 // listed once an operation has used it.
-func (db *DB) Tables(ctx context.Context) ([]string, error) {
+func (db *DB) Tables(ctx context.Context) (_ []string, err error) {
+	ctx, op := db.obs.Start(ctx, "tables", "", 0)
+	defer op.End(&err)
 	if err := db.check(ctx, "tables"); err != nil {
 		return nil, err
 	}
 	var names []string
-	err := db.retry(ctx, "tables", func(ctx context.Context) error {
+	err = db.retry(ctx, "tables", func(ctx context.Context) error {
 		names = names[:0]
 		q := listTables
 		if db.readOnly {
@@ -338,11 +344,13 @@ func (db *DB) Tables(ctx context.Context) ([]string, error) {
 }
 
 // Ping checks that the database file can still be read.
-func (db *DB) Ping(ctx context.Context) error {
+func (db *DB) Ping(ctx context.Context) (err error) {
+	ctx, op := db.obs.Start(ctx, "ping", "", 0)
+	defer op.End(&err)
 	if err := db.check(ctx, "ping"); err != nil {
 		return err
 	}
-	err := db.retry(ctx, "ping", func(ctx context.Context) error {
+	err = db.retry(ctx, "ping", func(ctx context.Context) error {
 		var one int
 		q := "SELECT 1 FROM persist_meta LIMIT 1"
 		if db.readOnly {

@@ -20,6 +20,10 @@ func (e *transientError) Error() string   { return e.err.Error() }
 func (e *transientError) Unwrap() error   { return e.err }
 func (e *transientError) Transient() bool { return true }
 
+// TransientReason is the class of the error an observer records for a
+// retry.
+func (e *transientError) TransientReason() string { return "busy" }
+
 // wrap turns any error from an operation into the *persist.Error callers
 // see. Errors that are already *persist.Error pass through, so mapping
 // happens once however deep the call that failed.

@@ -23,8 +23,9 @@ type row struct {
 // repeats of an id within recs, after the first), in transactions of
 // 1000 rows. Every record is validated first; one bad record writes
 // nothing.
-func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.InsertResult, error) {
-	var res persist.InsertResult
+func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (res persist.InsertResult, err error) {
+	ctx, op := s.db.obs.Start(ctx, "insert_many", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "insert_many", ""); err != nil {
 		return res, err
 	}
@@ -73,7 +74,9 @@ func (s *Store) InsertMany(ctx context.Context, recs []persist.Record) (persist.
 
 // ReplaceAll replaces the table's contents with recs in one transaction.
 // The new records start at revision 1.
-func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) error {
+func (s *Store) ReplaceAll(ctx context.Context, recs []persist.Record) (err error) {
+	ctx, op := s.db.obs.Start(ctx, "replace_all", s.t.name, len(recs))
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "replace_all", ""); err != nil {
 		return err
 	}

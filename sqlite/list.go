@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 )
 
 // pageSize is how many rows one query of a listing reads. Between pages no
@@ -31,6 +32,8 @@ func (s *Store) Query(ctx context.Context, filter json.RawMessage, opts *persist
 
 func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, isQuery bool, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
+		ctx, yield, end := observe.Iter(&s.db.obs, ctx, op, s.t.name, yield)
+		defer end()
 		if err := s.check(ctx, op, ""); err != nil {
 			yield(persist.Record{}, err)
 			return

@@ -27,8 +27,9 @@ const MemoryPath = ":memory:"
 // your code decides, and pass it to [OpenConfig]: the URL is read first,
 // and whatever the Config holds when OpenConfig is called wins.
 type Config struct {
-	// Logger and Retry: see [persist.Options]. Nil Logger discards, nil
-	// Retry means [persist.DefaultRetryPolicy].
+	// Logger, Retry, IDField and Observer: see [persist.Options]. Nil
+	// Logger discards, nil Retry means [persist.DefaultRetryPolicy], nil
+	// Observer observes nothing.
 	persist.Options
 
 	// Path is the database file, or [MemoryPath]. A missing file and its
@@ -182,6 +183,9 @@ func (o *Options) apply(cfg *Config) {
 	}
 	if o.IDField != "" {
 		cfg.IDField = o.IDField
+	}
+	if o.Observer != nil {
+		cfg.Observer = o.Observer
 	}
 	if o.BusyTimeout != 0 {
 		cfg.BusyTimeout = o.BusyTimeout

@@ -26,7 +26,9 @@ type Store struct {
 func (s *Store) Name() string { return s.t.name }
 
 // Get returns the record, or [persist.ErrNotFound].
-func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
+func (s *Store) Get(ctx context.Context, id string) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "get", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.check(ctx, "get", id); err != nil {
 		return persist.Record{}, err
 	}
@@ -34,7 +36,7 @@ func (s *Store) Get(ctx context.Context, id string) (persist.Record, error) {
 		return persist.Record{}, err
 	}
 	rec := persist.Record{ID: id}
-	err := s.run(ctx, "get", id, func(ctx context.Context) error {
+	err = s.run(ctx, "get", id, func(ctx context.Context) error {
 		var row *sql.Row
 		if s.tx != nil {
 			row = s.tx.sqlTx.QueryRowContext(ctx, s.t.get, id)
@@ -64,11 +66,13 @@ func (s *Store) Insert(ctx context.Context, rec persist.Record) (persist.Record,
 // writeNew is Put and Insert: the checks, then one statement that writes
 // the row, or writes none when the id exists (insert) or the revision
 // precondition fails (put), and returns its revision and created time.
-func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record) (persist.Record, error) {
+func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record) (_ persist.Record, err error) {
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.checkWrite(ctx, op, rec.ID); err != nil {
 		return persist.Record{}, err
 	}
-	rec, err := s.in().New(op, rec)
+	rec, err = s.in().New(op, rec)
 	if err != nil {
 		return persist.Record{}, err
 	}
@@ -102,12 +106,14 @@ func (s *Store) writeNew(ctx context.Context, op string, rec persist.Record) (pe
 }
 
 // Update merges patch.Data into the stored object, key by key.
-func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Record, error) {
+func (s *Store) Update(ctx context.Context, patch persist.Record) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "update", s.t.name, 0)
+	defer op.End(&err)
 	id := patch.ID
 	if err := s.checkWrite(ctx, "update", id); err != nil {
 		return persist.Record{}, err
 	}
-	patch, err := s.in().Patch("update", patch)
+	patch, err = s.in().Patch("update", patch)
 	if err != nil {
 		return persist.Record{}, err
 	}
@@ -139,7 +145,9 @@ func (s *Store) Update(ctx context.Context, patch persist.Record) (persist.Recor
 
 // UpdateFunc atomically replaces the record's data with what fn returns.
 // It holds the writer connection while fn runs, so fn should be quick.
-func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (persist.Record, error) {
+func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc) (_ persist.Record, err error) {
+	ctx, op := s.db.obs.Start(ctx, "update_func", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "update_func", id); err != nil {
 		return persist.Record{}, err
 	}
@@ -147,7 +155,7 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 		return persist.Record{}, err
 	}
 	var out persist.Record
-	err := s.run(ctx, "update_func", id, func(ctx context.Context) error {
+	err = s.run(ctx, "update_func", id, func(ctx context.Context) error {
 		return s.inTx(ctx, func(x execer) error {
 			cur := persist.Record{ID: id}
 			if err := s.scanCurrent(x.QueryRowContext(ctx, s.t.get, id), "update_func", &cur); err != nil {
@@ -172,7 +180,9 @@ func (s *Store) UpdateFunc(ctx context.Context, id string, fn persist.UpdateFunc
 }
 
 // Delete removes the record and reports whether it existed.
-func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+func (s *Store) Delete(ctx context.Context, id string) (_ bool, err error) {
+	ctx, op := s.db.obs.Start(ctx, "delete", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "delete", id); err != nil {
 		return false, err
 	}
@@ -180,7 +190,7 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	var n int64
-	err := s.run(ctx, "delete", id, func(ctx context.Context) error {
+	err = s.run(ctx, "delete", id, func(ctx context.Context) error {
 		var res sql.Result
 		var err error
 		if s.tx != nil {
@@ -202,24 +212,28 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 }
 
 // Count returns the number of records.
-func (s *Store) Count(ctx context.Context) (int64, error) {
+func (s *Store) Count(ctx context.Context) (_ int64, err error) {
+	ctx, op := s.db.obs.Start(ctx, "count", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.check(ctx, "count", ""); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := s.run(ctx, "count", "", func(ctx context.Context) error {
+	err = s.run(ctx, "count", "", func(ctx context.Context) error {
 		return s.reader().QueryRowContext(ctx, s.t.count).Scan(&n)
 	})
 	return n, err
 }
 
 // Clear deletes every record and returns how many there were.
-func (s *Store) Clear(ctx context.Context) (int64, error) {
+func (s *Store) Clear(ctx context.Context) (_ int64, err error) {
+	ctx, op := s.db.obs.Start(ctx, "clear", s.t.name, 0)
+	defer op.End(&err)
 	if err := s.checkWrite(ctx, "clear", ""); err != nil {
 		return 0, err
 	}
 	var n int64
-	err := s.run(ctx, "clear", "", func(ctx context.Context) error {
+	err = s.run(ctx, "clear", "", func(ctx context.Context) error {
 		res, err := s.writer().ExecContext(ctx, s.t.clear)
 		if err != nil {
 			return err

@@ -32,7 +32,9 @@ type tx struct {
 //
 // fn must use only stores from tx.Store: the DB's own stores would wait for
 // the writer connection this transaction holds.
-func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
+func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) (err error) {
+	ctx, op := db.obs.Start(ctx, "tx", "", 0)
+	defer op.End(&err)
 	if err := db.check(ctx, "tx"); err != nil {
 		return err
 	}
@@ -71,12 +73,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx persist.Tx) error) error {
 		}
 		return nil
 	}
-	err := attempt(ctx)
-	if err != nil && persist.IsTransient(err) && db.policy.MaxAttempts > 1 {
-		p := db.policy
-		p.MaxAttempts--
-		err = retry.Do(ctx, p, db.log, "tx", attempt)
-	}
+	err = retry.Do(ctx, db.policy, db.log, "tx", attempt)
 	if err != nil && err == fnErr {
 		return err
 	}

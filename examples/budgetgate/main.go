@@ -53,6 +53,7 @@ func run(args []string, out io.Writer) error {
 		orgLimit  = fs.String("org-limit", "100000", "monthly budget of the organization")
 		teamLimit = fs.String("team-limit", "10000", "daily budget of each team")
 		keyLimit  = fs.String("key-limit", "100", "daily budget of each API key")
+		traceOut  = fs.Bool("trace", false, "serve mode: print each request's OpenTelemetry spans to stdout (also BUDGETGATE_TRACE=stdout)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,17 +97,17 @@ func run(args []string, out io.Writer) error {
 		res.report(out, cfg)
 		return nil
 	}
-	return serve(ctx, u, *addr, *model, lim, out)
+	return serve(ctx, u, *addr, *model, lim, out, startTracing(out, *traceOut))
 }
 
 // serve runs the gateway until interrupted.
-func serve(ctx context.Context, u, addr string, model time.Duration, lim limits, out io.Writer) error {
-	db, err := persist.Open(ctx, u, nil)
+func serve(ctx context.Context, u, addr string, model time.Duration, lim limits, out io.Writer, tr *tracing) error {
+	db, err := persist.Open(ctx, u, tr.options(&persist.Options{}))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	ledger, err := budget.New(db, ledgerOptions())
+	ledger, err := budget.New(db, tr.ledgerOptions(ledgerOptions()))
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,7 @@ func serve(ctx context.Context, u, addr string, model time.Duration, lim limits,
 	gw := &gateway{ledger: ledger, keys: demoKeyScopes(), prices: prices, model: model, log: slog.Default()}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/completions", gw)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: tr.handler(mux), ReadHeaderTimeout: 5 * time.Second}
 	fmt.Fprintf(out, "budgetgate: serving on http://%s/v1/completions with %s; try:\n", ln.Addr(), persist.Redact(u))
 	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' -d '{\"model\":\"sim-large\",\"prompt\":\"hi\",\"max_tokens\":100}' http://%s/v1/completions\n", demoKey(0), ln.Addr())
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -57,7 +58,8 @@ func dbOptions(log *slog.Logger) *persist.Options {
 // startApp opens the database, opens the stores, seeds, and starts serving
 // on cfg.addr. On error everything it started is closed again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
-	opts := dbOptions(log)
+	tr := startTracing(os.Stdout) // PORTAL_TRACE=stdout
+	opts := tr.options(dbOptions(log))
 	var db persist.DB
 	if cfg.dbURL != "" {
 		db, err = persist.Open(ctx, cfg.dbURL, opts)
@@ -95,7 +97,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.handler(),
+		Handler:           tr.handler(srv.handler()),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second, // SSE extends its own deadline per event

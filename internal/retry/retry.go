@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 	goretry "github.com/sethvargo/go-retry"
 )
 
@@ -16,38 +18,55 @@ import (
 // done. The last error is returned unchanged. Callers only pass fn that are
 // safe to repeat: reads, and writes whose failed attempt is known not to
 // have been applied.
+//
+// The first attempt runs at once and builds no backoff state, so the
+// common case costs one call. Each retry waits its backoff first and is
+// recorded on the observed operation in ctx, with the class of the error
+// that caused it.
 func Do(ctx context.Context, p persist.RetryPolicy, log *slog.Logger, op string, fn func(ctx context.Context) error) error {
-	if p.MaxAttempts <= 1 {
-		return fn(ctx)
+	if err := context.Cause(ctx); err != nil {
+		return err
 	}
+	err := fn(ctx)
+	if err == nil || p.MaxAttempts <= 1 || !persist.IsTransient(err) {
+		return err
+	}
+	return again(ctx, p, log, op, err, fn)
+}
+
+// again is Do after a first attempt that failed with the transient error
+// last.
+func again(ctx context.Context, p persist.RetryPolicy, log *slog.Logger, op string, last error, fn func(ctx context.Context) error) error {
 	b := goretry.NewExponential(p.BaseDelay)
 	b = goretry.WithCappedDuration(p.MaxDelay, b)
 	b = goretry.WithFullJitter(b)
 	b = goretry.WithMaxRetries(uint64(p.MaxAttempts-1), b)
-	attempt := 0
-	var last error
-	err := goretry.Do(ctx, b, func(ctx context.Context) error {
-		attempt++
+	for attempt := 1; ; attempt++ {
+		if ctx.Err() != nil {
+			return withCtx(ctx, last)
+		}
+		delay, stop := b.Next()
+		if stop {
+			return last
+		}
+		if log != nil {
+			log.LogAttrs(ctx, slog.LevelDebug, "persist: retrying transient error",
+				slog.String("op", op), slog.Int("attempt", attempt), slog.String("error", last.Error()))
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return withCtx(ctx, last)
+		case <-t.C:
+		}
+		observe.Retry(ctx, last)
 		err := fn(ctx)
-		last = err
 		if err == nil || !persist.IsTransient(err) {
 			return err
 		}
-		if ctx.Err() != nil {
-			return withCtx(ctx, err)
-		}
-		if log != nil && attempt < p.MaxAttempts {
-			log.LogAttrs(ctx, slog.LevelDebug, "persist: retrying transient error",
-				slog.String("op", op), slog.Int("attempt", attempt), slog.String("error", err.Error()))
-		}
-		return goretry.RetryableError(err)
-	})
-	// go-retry returns only the context's error when it ends during a
-	// backoff; keep the operation's own error visible too.
-	if err != nil && last != nil && err != last && ctx.Err() != nil && errors.Is(err, ctx.Err()) && !errors.Is(err, last) {
-		return withCtx(ctx, last)
+		last = err
 	}
-	return err
 }
 
 // withCtx reports that ctx ended while err was being retried, so callers

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 	"github.com/persistkit/persist/internal/retry"
 )
 
@@ -66,4 +67,35 @@ func TestDo(t *testing.T) {
 			t.Errorf("err=%v, want the last attempt's error kept", err)
 		}
 	})
+}
+
+type lastOp struct{ op persist.Operation }
+
+func (l *lastOp) Start(ctx context.Context, _ *persist.Operation) context.Context { return ctx }
+func (l *lastOp) End(_ context.Context, op *persist.Operation)                    { l.op = *op }
+
+// A retry is recorded on the operation observed in the context, with the
+// class of the error that caused it; the first attempt is not a retry.
+func TestDoObserved(t *testing.T) {
+	rec := &lastOp{}
+	h := observe.New(rec, "sqlite", "", "", 0)
+	ctx, op := h.Start(context.Background(), "get", "t", 0)
+	n := 0
+	err := retry.Do(ctx, fast, nil, "get", func(context.Context) error {
+		n++
+		if n < 3 {
+			return busy{}
+		}
+		return nil
+	})
+	op.End(&err)
+	if rec.op.Attempts != 3 || len(rec.op.Retries) != 2 || rec.op.Retries[0] != "transient" {
+		t.Errorf("Attempts=%d Retries=%v, want 3 and two retries", rec.op.Attempts, rec.op.Retries)
+	}
+	ctx, op = h.Start(context.Background(), "get", "t", 0)
+	err = retry.Do(ctx, fast, nil, "get", func(context.Context) error { return nil })
+	op.End(&err)
+	if rec.op.Attempts != 1 || len(rec.op.Retries) != 0 {
+		t.Errorf("Attempts=%d Retries=%v, want 1 and none", rec.op.Attempts, rec.op.Retries)
+	}
 }
