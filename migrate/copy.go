@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"time"
@@ -64,7 +65,7 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 			}
 		}
 	}
-	m := &migration{src: src, dst: dst, opts: o, hooks: h}
+	m := &migration{src: src, dst: dst, opts: o, hooks: h, seed: maphash.MakeSeed()}
 	if o.DryRun {
 		// Opening a missing table on the target would create it, so a dry
 		// run compares only with the tables that already exist there.
@@ -78,7 +79,7 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		}
 	}
 
-	var mismatched, failed []string
+	var mismatched, failed, moved []string
 	for _, name := range tables {
 		tr, err := m.table(ctx, name)
 		report.Tables = append(report.Tables, tr)
@@ -92,8 +93,15 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		if tr.RowsFailed > 0 {
 			failed = append(failed, name)
 		}
+		if tr.SourceChanged {
+			moved = append(moved, name)
+		}
 	}
 	var errs []error
+	if len(moved) > 0 {
+		report.SourceChanged = true
+		errs = append(errs, &SourceChangedError{Tables: moved})
+	}
 	if len(mismatched) > 0 {
 		errs = append(errs, &DigestMismatchError{Mismatches: report.Totals.DigestMismatches, Tables: mismatched})
 	}
@@ -111,6 +119,7 @@ type migration struct {
 	src, dst persist.DB
 	opts     Options
 	dstHas   map[string]bool // dry run only: tables that exist on the target
+	seed     maphash.Seed    // of the fingerprints of the source's records
 	hooks
 }
 
@@ -163,17 +172,31 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		tr.VerifySeconds = time.Since(verifyStart).Seconds()
 		return tr, err
 	}
+	mark, err := feedMark(ctx, m.src, name)
+	if err != nil {
+		return tr, err
+	}
 	failed := map[string]bool{}
-	if err = m.copyRows(ctx, name, from, to, total, &tr, failed); err != nil {
+	read := newFingerprint(m.seed)
+	if err = m.copyRows(ctx, name, from, to, total, &tr, failed, read); err != nil {
 		return tr, err // the deferred endBulkLoad restores the indexes
 	}
 	// The copy verified what it wrote, unless the target cannot look
 	// records up by id; that one is compared by listing both sides.
+	verifyStart := time.Now()
 	if !tr.Verified {
-		verifyStart := time.Now()
 		err = m.verify(ctx, name, from, to, total, &tr, failed)
-		tr.VerifySeconds += time.Since(verifyStart).Seconds()
 	}
+	if err == nil && tr.Verified {
+		var moved bool
+		var now int64
+		if moved, now, err = m.sourceMoved(ctx, name, from, mark, read); moved {
+			tr.Verified, tr.SourceChanged = false, true
+			tr.addError(fmt.Sprintf("%s: source changed during the copy: the copy read %d records, the source holds %d, not all of them as read",
+				name, read.n, now))
+		}
+	}
+	tr.VerifySeconds += time.Since(verifyStart).Seconds()
 	if finish != nil {
 		f := finish
 		finish = nil
@@ -220,7 +243,7 @@ func joinErrors(a, b error) error {
 // batch each: at most six are in memory (one being read, one queued for
 // the writer, one being written, one queued for the checker and, at most,
 // two being checked). The ids the target rejected are added to failed.
-func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
+func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool, read *fingerprint) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var chk *checker
@@ -247,6 +270,9 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 			continue // drain, so the reader can see the cancellation and exit
 		}
 		tr.RowsRead += int64(len(batch))
+		for i := range batch {
+			read.add(&batch[i])
+		}
 		rejected, err := m.writeBatch(ctx, name, to, batch, tr)
 		maps.Copy(failed, rejected)
 		if werr = err; werr != nil {

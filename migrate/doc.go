@@ -59,6 +59,23 @@
 // overwritten. Records that exist only on the target are counted in
 // extra_target_rows and are not mismatches.
 //
+// # A source that changes
+//
+// A copy is verified against what it read, so a source that takes writes
+// while it is copied could leave the target behind with every digest
+// matching. After a table is copied and verified, Copy therefore checks
+// that the source still holds exactly the record versions the copy read:
+// it compares the count and an order-independent sum of hashes of each
+// record's id, revision and update time, taken while copying, with the
+// same taken from the source at the end. Every write changes the revision
+// of the record it writes, so an update of a record already read, an
+// insert after the table was read and a delete all show. Taking the
+// end's sum reads the source table again, unless the table has the change
+// feed on ([persist.ChangeFeed]) and it recorded no write since a cursor
+// taken before the copy. A table whose source changed is not verified:
+// its report says source_changed, and Copy returns a
+// [*SourceChangedError].
+//
 // # Outcome
 //
 // Copy returns a [Report] with per-table and total counts, whose JSON form
@@ -66,6 +83,9 @@
 // treat the run:
 //
 //   - nil: every table was copied and every digest matched;
+//   - [*SourceChangedError] (matching [ErrSourceChanged]): every table was
+//     attempted, and the source of some changed while they were copied,
+//     so those are not verified;
 //   - [*DigestMismatchError]: every table was attempted, and some target
 //     records differ from or lack their source records;
 //   - [*PartialFailureError]: the target rejected some records as invalid
@@ -78,8 +98,8 @@
 //     table the source does not have;
 //   - any other error from either backend, returned unchanged.
 //
-// When both mismatches and rejected records occur the error joins both, so
-// [errors.As] finds either.
+// When several of these occur the error joins them, so [errors.As] finds
+// each.
 //
 // # Dry run
 //

@@ -1,9 +1,34 @@
 package migrate
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
+
+// ErrSourceChanged is matched (with [errors.Is]) by a [*SourceChangedError].
+var ErrSourceChanged = errors.New("source changed during the migration")
+
+// SourceChangedError reports that the source took writes while the
+// migration ran: after a table was copied and verified, the source no
+// longer held what the copy had read (a record was updated or deleted
+// after it was read, or inserted after the table was read). Those tables
+// are not verified, whatever their digests say: the target may lack the
+// source's latest writes. Stop the source's writers and copy again into an
+// empty target.
+type SourceChangedError struct {
+	// Tables names the tables whose source changed, in copy order.
+	Tables []string
+}
+
+// Error names the tables whose source changed.
+func (e *SourceChangedError) Error() string {
+	return fmt.Sprintf("migrate: the source changed during the migration of %s %s; the copy is not verified",
+		plural(int64(len(e.Tables)), "table", "tables"), strings.Join(e.Tables, ", "))
+}
+
+// Is reports whether target is [ErrSourceChanged].
+func (e *SourceChangedError) Is(target error) bool { return target == ErrSourceChanged }
 
 // DigestMismatchError reports that, after every table was attempted, some
 // source records are missing from the target or differ from the target

@@ -67,14 +67,25 @@ type TableReport struct {
 	IndexSeconds   float64 `json:"index_seconds"`
 	VerifySeconds  float64 `json:"verify_seconds"`
 
-	// Verified is true once both sides were compared to the end. It stays
-	// false for a table whose copy was interrupted.
+	// Verified is true once both sides were compared to the end and the
+	// source was found unchanged since the copy read it. It stays false
+	// for a table whose copy was interrupted or whose source changed.
 	Verified bool `json:"verified"`
+
+	// SourceChanged is true when the source table took writes while it
+	// was migrated, so that the target may lack some of them (see
+	// [SourceChangedError]).
+	SourceChanged bool `json:"source_changed"`
 }
 
 // Report is the outcome of [Copy].
 type Report struct {
-	DryRun bool          `json:"dry_run"`
+	DryRun bool `json:"dry_run"`
+
+	// SourceChanged is true when any table's source changed during the
+	// migration (see [TableReport.SourceChanged]).
+	SourceChanged bool `json:"source_changed"`
+
 	Tables []TableReport `json:"tables"`
 	Totals Counts        `json:"totals"`
 }

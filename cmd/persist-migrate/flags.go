@@ -55,6 +55,10 @@ Exit codes:
   3  usage or validation error (bad flag, URL, table name or batch size)
   4  unknown error, or interrupted (re-running resumes the copy)
   5  partial failure: the target rejected some records; the rest was copied
+  6  the source changed while it was copied (an update, a delete, or an
+     insert after its table was read): the copy is not verified and may
+     lack those writes; stop the source's writers and copy into an empty
+     target again, or use --follow
 `
 
 // errUsage marks command-line mistakes, reported with exit code 3.

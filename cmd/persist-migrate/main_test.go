@@ -14,6 +14,7 @@ import (
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/pgtest"
 	"github.com/persistkit/persist/internal/sqlitetest"
+	"github.com/persistkit/persist/migrate"
 )
 
 // buildBinary compiles the command, so the tests see what an operator
@@ -93,7 +94,8 @@ func TestExitCodes(t *testing.T) {
 
 	t.Run("Help", func(t *testing.T) {
 		r := runBinary(t, bin, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "5  partial failure") {
+		if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "5  partial failure") ||
+			!strings.Contains(r.stdout, "6  the source changed") {
 			t.Fatalf("--help: code %d, stdout %q", r.code, r.stdout)
 		}
 	})
@@ -289,5 +291,30 @@ func TestEarlierLayoutOddIDs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClassify maps each of Copy's outcomes to its exit code, also when
+// several are joined: a changed source is reported before the mismatches
+// it may explain.
+func TestClassify(t *testing.T) {
+	moved := &migrate.SourceChangedError{Tables: []string{"t"}}
+	mismatch := &migrate.DigestMismatchError{Mismatches: 1, Tables: []string{"t"}}
+	partial := &migrate.PartialFailureError{Failed: 1, Tables: []string{"t"}}
+	for _, c := range []struct {
+		err    error
+		code   int
+		status string
+	}{
+		{nil, exitOK, "ok"},
+		{moved, exitSourceMoved, "source_changed"},
+		{errors.Join(moved, mismatch, partial), exitSourceMoved, "source_changed"},
+		{errors.Join(mismatch, partial), exitMismatch, "digest_mismatch"},
+		{partial, exitPartial, "partial_failure"},
+		{context.Canceled, exitUnknown, "interrupted"},
+	} {
+		if code, status := classify(c.err); code != c.code || status != c.status {
+			t.Errorf("classify(%v) = %d, %s; want %d, %s", c.err, code, status, c.code, c.status)
+		}
 	}
 }

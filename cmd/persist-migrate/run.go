@@ -26,6 +26,7 @@ const (
 	exitUsage       = 3
 	exitUnknown     = 4
 	exitPartial     = 5
+	exitSourceMoved = 6
 )
 
 // output is the JSON report: the migrate.Report plus the endpoints
@@ -162,14 +163,17 @@ func openSource(ctx context.Context, url string, opts *persist.Options) (persist
 }
 
 // classify maps Copy's error to the documented exit code and a status word
-// for the report. A digest mismatch wins over a partial failure: data on
-// the target that differs from the source is the graver finding.
+// for the report. A changed source wins over a digest mismatch, which the
+// change may explain, and a digest mismatch over a partial failure: data
+// on the target that differs from the source is the graver finding.
 func classify(err error) (int, string) {
 	var mismatch *migrate.DigestMismatchError
 	var partial *migrate.PartialFailureError
 	switch {
 	case err == nil:
 		return exitOK, "ok"
+	case errors.Is(err, migrate.ErrSourceChanged):
+		return exitSourceMoved, "source_changed"
 	case errors.As(err, &mismatch):
 		return exitMismatch, "digest_mismatch"
 	case errors.As(err, &partial):

@@ -59,6 +59,8 @@ func meaning(code int, status string) string {
 		return "invalid input"
 	case exitPartial:
 		return "partial failure: the target rejected some records; the rest was copied"
+	case exitSourceMoved:
+		return "the source changed while it was copied: not verified; stop its writers and copy into an empty target again, or use --follow"
 	}
 	if status == "interrupted" {
 		return "interrupted; run the same command again to resume"
