@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/persistkit/persist"
@@ -26,6 +27,10 @@ func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, err
 type hooks struct {
 	noLookup bool // verify by listing both sides after the copy, instead of batch by batch
 	noTail   bool // look every batch up by id, as when the target was not empty
+
+	// started, when set, is called as each table's migration starts, on
+	// the goroutine migrating it.
+	started func(table string)
 }
 
 func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*Report, error) {
@@ -45,6 +50,12 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		o.BatchSize = DefaultBatchSize
 	case o.BatchSize < 0 || o.BatchSize > MaxBatchSize:
 		return report, fmt.Errorf("migrate: %w: batch size %d is outside 1..%d", persist.ErrInvalid, o.BatchSize, MaxBatchSize)
+	}
+	switch {
+	case o.Parallel == 0:
+		o.Parallel = 1
+	case o.Parallel < 0 || o.Parallel > MaxParallel:
+		return report, fmt.Errorf("migrate: %w: parallel %d is outside 1..%d", persist.ErrInvalid, o.Parallel, MaxParallel)
 	}
 	srcTables, err := src.Tables(ctx)
 	if err != nil {
@@ -79,14 +90,17 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		}
 	}
 
+	trs, err := m.tables(ctx, tables)
+	for i := range trs {
+		report.Tables = append(report.Tables, trs[i])
+		report.Totals.add(&trs[i].Counts)
+	}
+	if err != nil {
+		return report, err
+	}
 	var mismatched, failed, moved []string
-	for _, name := range tables {
-		tr, err := m.table(ctx, name)
-		report.Tables = append(report.Tables, tr)
-		report.Totals.add(&tr.Counts)
-		if err != nil {
-			return report, err
-		}
+	for _, tr := range trs {
+		name := tr.Table
 		if tr.DigestMismatches > 0 {
 			mismatched = append(mismatched, name)
 		}
@@ -114,23 +128,82 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 	return report, errors.Join(errs...)
 }
 
+// tables migrates the tables, up to opts.Parallel at once, started in
+// order. It returns the reports of the tables it started, in order, and
+// the first error; after an error it starts no more tables, and cancels
+// those under way.
+func (m *migration) tables(ctx context.Context, names []string) ([]TableReport, error) {
+	trs := make([]TableReport, 0, len(names))
+	if m.opts.Parallel == 1 {
+		for _, name := range names {
+			tr, err := m.table(ctx, name)
+			trs = append(trs, tr)
+			if err != nil {
+				return trs, err
+			}
+		}
+		return trs, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	trs = trs[:len(names)]
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	slots := make(chan struct{}, m.opts.Parallel)
+	started := 0
+	for i, name := range names {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		started++
+		wg.Go(func() {
+			defer func() { <-slots }()
+			tr, err := m.table(ctx, name)
+			trs[i] = tr
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel() // the other tables stop too
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return trs[:started], firstErr
+}
+
 // migration is one call of Copy.
 type migration struct {
 	src, dst persist.DB
 	opts     Options
 	dstHas   map[string]bool // dry run only: tables that exist on the target
 	seed     maphash.Seed    // of the fingerprints of the source's records
+	progMu   sync.Mutex      // Progress is called once at a time
 	hooks
 }
 
 func (m *migration) progress(p Progress) {
 	if m.opts.Progress != nil {
+		m.progMu.Lock()
+		defer m.progMu.Unlock()
 		m.opts.Progress(p)
 	}
 }
 
 // table copies and verifies one table.
 func (m *migration) table(ctx context.Context, name string) (tr TableReport, err error) {
+	if m.started != nil {
+		m.started(name)
+	}
 	start := time.Now()
 	tr = TableReport{Table: name, Counts: newCounts()}
 	defer func() { tr.ElapsedSeconds = time.Since(start).Seconds() }()

@@ -11,6 +11,10 @@
 // and timestamps are kept, so the target lists the records in the same order
 // with the same metadata.
 //
+// Tables are migrated one at a time, or up to [Options.Parallel] at once,
+// as pgloader and pg_dump do; each holds at most six batches, so memory
+// stays bounded by Parallel × 6 batches (see [MaxBatchBytes]).
+//
 // Copy never writes to the source and never drops, truncates or overwrites
 // anything on the target: a record whose id already exists there is skipped
 // and counted in rows_skipped_duplicate. That makes a copy idempotent and

@@ -14,9 +14,14 @@ const MaxBatchSize = 100_000
 // MaxBatchBytes bounds a batch by the size of its documents as well: a
 // batch ends at BatchSize records or once its documents add up to
 // MaxBatchBytes, whichever comes first, so that a copy of large documents
-// holds no more in memory than one of small ones. A copy holds at most six
-// batches.
+// holds no more in memory than one of small ones. The copy of a table
+// holds at most six batches, so a migration holds at most
+// 6 × [Options.Parallel] batches: with the defaults, one table at a time
+// and at most 48 MiB of documents.
 const MaxBatchBytes = 8 << 20
+
+// MaxParallel bounds [Options.Parallel].
+const MaxParallel = 64
 
 // Options configure [Copy]. A nil *Options means the defaults.
 type Options struct {
@@ -31,14 +36,25 @@ type Options struct {
 	// above [MaxBatchSize] is [persist.ErrInvalid].
 	BatchSize int
 
+	// Parallel is the most tables migrated at once; they are started in
+	// the order of Tables. Each holds at most six batches (see
+	// [MaxBatchBytes]), so memory grows with it: at most
+	// Parallel × 6 × BatchSize records and Parallel × 6 × MaxBatchBytes of
+	// documents. Zero means 1, one table at a time; negative or above
+	// [MaxParallel] is [persist.ErrInvalid]. The report lists the tables in
+	// the order of Tables whatever the order they end in.
+	Parallel int
+
 	// DryRun reads both sides and reports what would be inserted, skipped
 	// and found mismatched, without writing to the target.
 	DryRun bool
 
 	// Progress, when set, is called after every batch copied and every
-	// batch verified, from the goroutine that called Copy, so it must be
-	// quick. Cancelling Copy's context from it stops the copy after the
-	// batch in flight.
+	// batch verified, one call at a time: from the goroutine that called
+	// Copy when Parallel is 1, and otherwise from the goroutines migrating
+	// the tables, each waiting for the call under way. It must be quick.
+	// Cancelling Copy's context from it stops the copy after the batch in
+	// flight.
 	Progress func(Progress)
 }
 

@@ -14,6 +14,7 @@ type config struct {
 	source, target string
 	tables         []string
 	batchSize      int
+	parallel       int
 	dryRun         bool
 	reportFile     string
 	quiet          bool
@@ -38,6 +39,10 @@ Flags:
   --target URL       database to write (required; tables are created if missing)
   --tables a,b       tables to copy, in order (default: every source table)
   --batch-size N     records per read and per insert call (default %d)
+  --parallel N       tables copied at once (default 1, at most %d); memory
+                     grows with it: each table holds at most six batches,
+                     so at most N x 6 x --batch-size records and
+                     N x 6 x 8 MiB of documents
   --dry-run          read both sides and report what would be copied; write nothing
   --report FILE      write the JSON report to FILE instead of stdout
   --quiet            no progress bar and no summary on stderr
@@ -76,6 +81,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.target, "target", "", "")
 	fs.StringVar(&tables, "tables", "", "")
 	fs.IntVar(&c.batchSize, "batch-size", migrate.DefaultBatchSize, "")
+	fs.IntVar(&c.parallel, "parallel", 1, "")
 	fs.BoolVar(&c.dryRun, "dry-run", false, "")
 	fs.StringVar(&c.reportFile, "report", "", "")
 	fs.BoolVar(&c.quiet, "quiet", false, "")
@@ -96,6 +102,8 @@ func parseFlags(args []string) (*config, error) {
 		return nil, &errUsage{"--source and --target name the same database"}
 	case c.batchSize < 1 || c.batchSize > migrate.MaxBatchSize:
 		return nil, &errUsage{fmt.Sprintf("--batch-size must be between 1 and %d", migrate.MaxBatchSize)}
+	case c.parallel < 1 || c.parallel > migrate.MaxParallel:
+		return nil, &errUsage{fmt.Sprintf("--parallel must be between 1 and %d", migrate.MaxParallel)}
 	}
 	if tables != "" {
 		for _, t := range strings.Split(tables, ",") {
@@ -111,5 +119,5 @@ func parseFlags(args []string) (*config, error) {
 }
 
 func printUsage(w io.Writer) {
-	fmt.Fprintf(w, usageText, migrate.DefaultBatchSize)
+	fmt.Fprintf(w, usageText, migrate.DefaultBatchSize, migrate.MaxParallel)
 }

@@ -160,6 +160,7 @@ func TestExitCodes(t *testing.T) {
 			"MissingTarget": {"--source", source},
 			"UnknownFlag":   {"--source", source, "--target", "sqlite:///x.db", "--bogus"},
 			"BadBatchSize":  {"--source", source, "--target", "sqlite:///x.db", "--batch-size", "0"},
+			"BadParallel":   {"--source", source, "--target", "sqlite:///x.db", "--parallel", "0"},
 			"UnknownTable":  {"--source", source, "--target", "sqlite:///" + filepath.Join(dir, "u.db"), "--tables", "nope"},
 			"UnknownScheme": {"--source", "mysql://h/db", "--target", "sqlite:///" + filepath.Join(dir, "u.db")},
 		} {
@@ -190,6 +191,19 @@ func TestExitCodes(t *testing.T) {
 		out := readReport(t, []byte(r.stdout))
 		if r.code != 5 || out.Totals.RowsFailed != 1 || out.Totals.RowsInserted != 2 {
 			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("Parallel", func(t *testing.T) {
+		path := filepath.Join(dir, "two.db")
+		seedDB(t, path, "a", "1", `{"n":1}`, "2", `{"n":2}`)
+		src := seedDB(t, path, "b", "3", `{"n":3}`)
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "par.db"), "--parallel", "2")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 0 || len(out.Tables) != 2 || out.Tables[0].Table != "a" || out.Totals.RowsVerified != 3 {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "copy a: 2 rows") || !strings.Contains(r.stderr, "copy b: 1 rows") {
+			t.Fatalf("stderr lacks a progress line per table:\n%s", r.stderr)
 		}
 	})
 	t.Run("DryRun", func(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/term"
 )
 
-// progressView shows migrate.Progress on stderr. Updates arrive on the
-// goroutine running the copy, one per batch.
+// progressView shows migrate.Progress on stderr. Updates arrive one at a
+// time, one per batch, from the goroutines migrating the tables.
 type progressView interface {
 	update(migrate.Progress)
 	finish()
@@ -20,15 +20,16 @@ type progressView interface {
 
 // newProgressView draws a bar on a terminal, prints a line every
 // logInterval otherwise (a log file or a CI console cannot redraw), and
-// nothing when quiet.
-func newProgressView(stderr io.Writer, quiet bool) progressView {
+// nothing when quiet. Tables migrated in parallel get lines too: one bar
+// cannot show several tables.
+func newProgressView(stderr io.Writer, quiet, parallel bool) progressView {
 	if quiet {
 		return nopView{}
 	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stderr.(*os.File); ok && !parallel && term.IsTerminal(int(f.Fd())) {
 		return &barView{w: stderr}
 	}
-	return &lineView{w: stderr}
+	return &lineView{w: stderr, tables: map[string]*lineState{}}
 }
 
 type nopView struct{}
@@ -89,21 +90,25 @@ func (v *barView) finish() {
 // logInterval spaces the progress lines written to a non-terminal.
 const logInterval = 10 * time.Second
 
-// lineView prints a progress line at each phase start and every
+// lineView prints a progress line at each phase start of a table and every
 // logInterval, with the rate since the phase started.
 type lineView struct {
 	w      io.Writer
-	table  string
-	phase  migrate.Phase
-	start  time.Time
-	last   time.Time
-	active bool
+	tables map[string]*lineState
+}
+
+// lineState is where one table's lines are.
+type lineState struct {
+	phase migrate.Phase
+	start time.Time
+	last  time.Time
 }
 
 func (v *lineView) update(p migrate.Progress) {
 	now := time.Now()
-	if !v.active || p.Table != v.table || p.Phase != v.phase {
-		v.table, v.phase, v.start, v.last, v.active = p.Table, p.Phase, now, now, true
+	st := v.tables[p.Table]
+	if st == nil || p.Phase != st.phase {
+		v.tables[p.Table] = &lineState{phase: p.Phase, start: now, last: now}
 		if p.Phase == migrate.PhaseIndex {
 			fmt.Fprintf(v.w, "%s %s: building the indexes deferred during the copy\n", p.Phase, p.Table)
 			return
@@ -111,11 +116,11 @@ func (v *lineView) update(p migrate.Progress) {
 		fmt.Fprintf(v.w, "%s %s: %d rows\n", p.Phase, p.Table, p.Total)
 		return
 	}
-	if now.Sub(v.last) < logInterval {
+	if now.Sub(st.last) < logInterval {
 		return
 	}
-	v.last = now
-	rate := float64(p.Done) / now.Sub(v.start).Seconds()
+	st.last = now
+	rate := float64(p.Done) / now.Sub(st.start).Seconds()
 	eta := ""
 	if rate > 0 && p.Total > p.Done {
 		eta = fmt.Sprintf(", ETA %s", time.Duration(float64(p.Total-p.Done)/rate*float64(time.Second)).Round(time.Second))

@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	view := newProgressView(stderr, cfg.quiet)
+	view := newProgressView(stderr, cfg.quiet, cfg.parallel > 1)
 	report, err := migrateURLs(ctx, cfg, view, scrub.writer(stderr))
 	view.finish()
 
@@ -134,6 +134,7 @@ func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Wr
 	report, err := migrate.Copy(ctx, src, dst, &migrate.Options{
 		Tables:    cfg.tables,
 		BatchSize: cfg.batchSize,
+		Parallel:  cfg.parallel,
 		DryRun:    cfg.dryRun,
 		Progress:  view.update,
 	})
