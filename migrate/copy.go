@@ -61,7 +61,7 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 	if err != nil {
 		return report, err
 	}
-	tables := srcTables
+	tables := slices.DeleteFunc(slices.Clone(srcTables), func(t string) bool { return t == StateTable })
 	if len(o.Tables) > 0 {
 		tables = o.Tables
 		seen := make(map[string]bool, len(tables))
@@ -76,7 +76,10 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 			}
 		}
 	}
-	m := &migration{src: src, dst: dst, opts: o, hooks: h, seed: maphash.MakeSeed()}
+	if o.Follow && o.DryRun {
+		return report, fmt.Errorf("migrate: %w: a dry run cannot follow the source", persist.ErrInvalid)
+	}
+	m := &migration{src: src, dst: dst, opts: o, hooks: h, seed: maphash.MakeSeed(), failed: map[string]map[string]bool{}}
 	if o.DryRun {
 		// Opening a missing table on the target would create it, so a dry
 		// run compares only with the tables that already exist there.
@@ -90,7 +93,12 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		}
 	}
 
-	trs, err := m.tables(ctx, tables)
+	var trs []TableReport
+	if o.Follow {
+		trs, err = m.online(ctx, tables, report)
+	} else {
+		trs, err = m.tables(ctx, tables)
+	}
 	for i := range trs {
 		report.Tables = append(report.Tables, trs[i])
 		report.Totals.add(&trs[i].Counts)
@@ -133,20 +141,30 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 // the first error; after an error it starts no more tables, and cancels
 // those under way.
 func (m *migration) tables(ctx context.Context, names []string) ([]TableReport, error) {
-	trs := make([]TableReport, 0, len(names))
+	trs := make([]TableReport, len(names))
+	started, err := m.each(ctx, names, func(ctx context.Context, i int, name string) error {
+		var err error
+		trs[i], err = m.table(ctx, name)
+		return err
+	})
+	return trs[:started], err
+}
+
+// each calls fn for each name, up to opts.Parallel at once, started in
+// order (one at a time on this goroutine when Parallel is 1). It returns
+// how many it started and the first error; after an error it starts no
+// more, and cancels the context of those under way.
+func (m *migration) each(ctx context.Context, names []string, fn func(ctx context.Context, i int, name string) error) (int, error) {
 	if m.opts.Parallel == 1 {
-		for _, name := range names {
-			tr, err := m.table(ctx, name)
-			trs = append(trs, tr)
-			if err != nil {
-				return trs, err
+		for i, name := range names {
+			if err := fn(ctx, i, name); err != nil {
+				return i + 1, err
 			}
 		}
-		return trs, nil
+		return len(names), nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	trs = trs[:len(names)]
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -165,20 +183,18 @@ func (m *migration) tables(ctx context.Context, names []string) ([]TableReport, 
 		started++
 		wg.Go(func() {
 			defer func() { <-slots }()
-			tr, err := m.table(ctx, name)
-			trs[i] = tr
-			if err != nil {
+			if err := fn(ctx, i, name); err != nil {
 				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
-					cancel() // the other tables stop too
+					cancel() // the others stop too
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return trs[:started], firstErr
+	return started, firstErr
 }
 
 // migration is one call of Copy.
@@ -188,6 +204,9 @@ type migration struct {
 	dstHas   map[string]bool // dry run only: tables that exist on the target
 	seed     maphash.Seed    // of the fingerprints of the source's records
 	progMu   sync.Mutex      // Progress is called once at a time
+
+	mu     sync.Mutex
+	failed map[string]map[string]bool // by table, the ids the target rejected
 	hooks
 }
 
@@ -245,14 +264,23 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		tr.VerifySeconds = time.Since(verifyStart).Seconds()
 		return tr, err
 	}
-	mark, err := feedMark(ctx, m.src, name)
-	if err != nil {
-		return tr, err
+	var mark string
+	if !m.opts.Follow {
+		if mark, err = feedMark(ctx, m.src, name); err != nil {
+			return tr, err
+		}
 	}
 	failed := map[string]bool{}
+	m.mu.Lock()
+	m.failed[name] = failed
+	m.mu.Unlock()
 	read := newFingerprint(m.seed)
 	if err = m.copyRows(ctx, name, from, to, total, &tr, failed, read); err != nil {
 		return tr, err // the deferred endBulkLoad restores the indexes
+	}
+	if m.opts.Follow {
+		// The verification comes after following the feed.
+		return tr, m.endBulk(ctx, name, &finish, &tr)
 	}
 	// The copy verified what it wrote, unless the target cannot look
 	// records up by id; that one is compared by listing both sides.
@@ -270,13 +298,18 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 		}
 	}
 	tr.VerifySeconds += time.Since(verifyStart).Seconds()
-	if finish != nil {
-		f := finish
-		finish = nil
-		m.progress(Progress{Table: name, Phase: PhaseIndex})
-		err = joinErrors(err, endBulkLoad(ctx, f, &tr))
+	return tr, joinErrors(err, m.endBulk(ctx, name, &finish, &tr))
+}
+
+// endBulk ends the bulk load *finish began, if any, and clears it.
+func (m *migration) endBulk(ctx context.Context, name string, finish *func(context.Context) error, tr *TableReport) error {
+	if *finish == nil {
+		return nil
 	}
-	return tr, err
+	f := *finish
+	*finish = nil
+	m.progress(Progress{Table: name, Phase: PhaseIndex})
+	return endBulkLoad(ctx, f, tr)
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was
@@ -320,7 +353,7 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var chk *checker
-	if !m.noLookup {
+	if !m.noLookup && !m.opts.Follow {
 		empty, err := isEmpty(ctx, to)
 		if err != nil {
 			return err

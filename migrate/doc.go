@@ -80,6 +80,40 @@
 // its report says source_changed, and Copy returns a
 // [*SourceChangedError].
 //
+// # Following a live source
+//
+// With [Options.Follow], Copy moves a source that keeps taking writes.
+// It takes a cursor of the source's change feed ([persist.ChangeFeed])
+// before the copy reads anything, copies (without the batch-by-batch
+// verification, which a moving source would defeat), and then applies
+// the feed's changes from that cursor to the target, in batches of
+// [Options.BatchSize], each in one transaction on the target together
+// with the cursor after it, saved in [StateTable]. A record's changes are
+// applied by revision: an insert or update only when it is newer than
+// the target's record, a delete only when the target's record is not
+// newer, so the changes the copy had already read, and those the feed
+// yields twice around the first cursor, change nothing. A record that
+// changed is written as the source holds it then (read by id; one round
+// trip per table and batch), keeping its revision and times; it is
+// deleted and inserted again, so it lists last in the target's insertion
+// order.
+//
+// Following goes on, reading the feed again every 200 ms once caught up,
+// until [Options.StopFollow] is closed (at once when it is nil); then
+// Copy applies what is left, until the lag is zero, and compares every
+// record of both sides by id and digest. [Progress] in [PhaseFollow]
+// gives the lag in changes and seconds. A write to the source during that
+// last verification is found in the feed and makes the run a
+// [*SourceChangedError], so pause the writers before stopping.
+//
+// A run that is stopped while following resumes, when run again with the
+// same tables, from the saved cursor, without copying again; one stopped
+// during the copy copies again what is missing and follows from the
+// cursor it took first. A source without the feed on every table is a
+// [*NoFeedError], before anything is copied. A feed pruned past the saved
+// cursor fails with an error matching [persist.ErrCursorExpired]: start
+// again into an empty target.
+//
 // # Outcome
 //
 // Copy returns a [Report] with per-table and total counts, whose JSON form

@@ -87,7 +87,12 @@ type Report struct {
 	SourceChanged bool `json:"source_changed"`
 
 	Tables []TableReport `json:"tables"`
-	Totals Counts        `json:"totals"`
+
+	// Follow says what following the source's change feed did; nil
+	// without [Options.Follow].
+	Follow *FollowReport `json:"follow,omitempty"`
+
+	Totals Counts `json:"totals"`
 }
 
 func newCounts() Counts { return Counts{Errors: []string{}} }

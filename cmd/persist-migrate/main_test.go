@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -331,4 +333,98 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%v) = %d, %s; want %d, %s", c.err, code, status, c.code, c.status)
 		}
 	}
+}
+
+// seedFeed creates a SQLite file with the change feed on table, holding
+// the given records, and returns its URL.
+func seedFeed(tb testing.TB, path, table string, kv ...string) string {
+	tb.Helper()
+	ctx := context.Background()
+	u := "sqlite:///" + path
+	db, err := persist.Open(ctx, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.(persist.ChangeFeed).EnableFeed(ctx, table); err != nil {
+		tb.Fatal(err)
+	}
+	return seedDB(tb, path, table, kv...)
+}
+
+func TestFollow(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+
+	t.Run("NoFeed", func(t *testing.T) {
+		src := seedDB(t, filepath.Join(dir, "nofeed.db"), "posts", "a", `{"n":1}`)
+		target := filepath.Join(dir, "nofeed-target.db")
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+target, "--follow", "--until-caught-up")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 3 || out.Status != "invalid" || !strings.Contains(out.Error, "EnableFeed(posts)") {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(target); err == nil && len(out.Tables) != 0 {
+			t.Fatalf("copied before failing: %s", r.stdout)
+		}
+	})
+	t.Run("UsageErrors", func(t *testing.T) {
+		for _, args := range [][]string{{"--follow", "--dry-run"}, {"--until-caught-up"}} {
+			r := runBinary(t, bin, append([]string{"--source", "sqlite:///a.db", "--target", "sqlite:///b.db"}, args...)...)
+			if r.code != 3 {
+				t.Errorf("%v: code %d, stderr:\n%s", args, r.code, r.stderr)
+			}
+		}
+	})
+	t.Run("UntilCaughtUp", func(t *testing.T) {
+		src := seedFeed(t, filepath.Join(dir, "feed.db"), "posts", "a", `{"n":1}`, "b", `{"n":2}`)
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "feed-target.db"), "--follow", "--until-caught-up")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 0 || out.Follow == nil || out.Totals.RowsVerified != 2 || !out.Tables[0].Verified {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "follow: 0 changes applied, caught up") {
+			t.Fatalf("stderr lacks the lag:\n%s", r.stderr)
+		}
+	})
+	t.Run("InterruptCatchesUpAndVerifies", func(t *testing.T) {
+		path := filepath.Join(dir, "live.db")
+		src := seedFeed(t, path, "posts", "a", `{"n":1}`)
+		cmd := exec.Command(bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "live-target.db"), "--follow")
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until it follows, caught up.
+		sc := bufio.NewScanner(stderr)
+		var log strings.Builder
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "caught up") {
+				break
+			}
+		}
+		// A write while it follows, then the interrupt: it is applied
+		// before the verification.
+		seedDB(t, path, "posts", "b", `{"n":2}`, "a", `{"n":3}`)
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(stderr)
+		log.Write(rest)
+		err = cmd.Wait()
+		out := readReport(t, stdout.Bytes())
+		if err != nil || out.ExitCode != 0 || out.Follow == nil || out.Follow.RecordsInserted != 1 || out.Follow.RecordsUpdated != 1 ||
+			out.Totals.RowsVerified != 2 {
+			t.Fatalf("exit %v, report %s, stderr:\n%s", err, stdout.String(), log.String())
+		}
+		if !strings.Contains(log.String(), "stopping: catching up") {
+			t.Fatalf("stderr does not say it is stopping:\n%s", log.String())
+		}
+	})
 }

@@ -49,6 +49,17 @@ func (v *barView) update(p migrate.Progress) {
 	if v.bar == nil || p.Table != v.table || p.Phase != v.phase {
 		v.finish()
 		v.table, v.phase = p.Table, p.Phase
+		if p.Phase == migrate.PhaseFollow {
+			v.bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(v.w),
+				progressbar.OptionSetDescription(followLine(p)),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionThrottle(100*time.Millisecond),
+			)
+			_ = v.bar.Add(1)
+			return
+		}
 		if p.Phase == migrate.PhaseIndex {
 			// No counts to show: a spinner says the build is under way.
 			v.bar = progressbar.NewOptions64(-1,
@@ -72,6 +83,11 @@ func (v *barView) update(p migrate.Progress) {
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionSetRenderBlankState(true),
 		)
+	}
+	if p.Phase == migrate.PhaseFollow {
+		v.bar.Describe(followLine(p))
+		_ = v.bar.Add(1)
+		return
 	}
 	if p.Done > v.bar.GetMax64() {
 		v.bar.ChangeMax64(p.Done) // rows added to the source meanwhile
@@ -99,14 +115,30 @@ type lineView struct {
 
 // lineState is where one table's lines are.
 type lineState struct {
-	phase migrate.Phase
-	start time.Time
-	last  time.Time
+	phase    migrate.Phase
+	start    time.Time
+	last     time.Time
+	caughtUp bool // following: the lag was zero once
 }
 
 func (v *lineView) update(p migrate.Progress) {
 	now := time.Now()
 	st := v.tables[p.Table]
+	if p.Phase == migrate.PhaseFollow {
+		// A line when following starts, when the lag first reaches zero,
+		// and every logInterval.
+		caughtUp := p.LagRecords == 0 && st != nil && st.phase == p.Phase && !st.caughtUp
+		if st == nil || st.phase != p.Phase || caughtUp || now.Sub(st.last) >= logInterval {
+			if st == nil || st.phase != p.Phase {
+				st = &lineState{phase: p.Phase, start: now}
+				v.tables[p.Table] = st
+			}
+			st.last = now
+			st.caughtUp = st.caughtUp || p.LagRecords == 0
+			fmt.Fprintln(v.w, followLine(p))
+		}
+		return
+	}
 	if st == nil || p.Phase != st.phase {
 		v.tables[p.Table] = &lineState{phase: p.Phase, start: now, last: now}
 		if p.Phase == migrate.PhaseIndex {
@@ -129,3 +161,11 @@ func (v *lineView) update(p migrate.Progress) {
 }
 
 func (v *lineView) finish() {}
+
+// followLine describes following's progress.
+func followLine(p migrate.Progress) string {
+	if p.LagRecords == 0 {
+		return fmt.Sprintf("follow: %d changes applied, caught up (lag 0 changes, 0 s)", p.Done)
+	}
+	return fmt.Sprintf("follow: %d changes applied, lag %d changes, %.1f s", p.Done, p.LagRecords, p.LagSeconds)
+}

@@ -28,6 +28,14 @@ func printSummary(w io.Writer, out *output) {
 		}
 		row("total", &r.Totals)
 		tw.Flush()
+		if f := r.Follow; f != nil {
+			resumed := ""
+			if f.Resumed {
+				resumed = " (resumed from the saved cursor; the copy was done)"
+			}
+			fmt.Fprintf(w, "follow%s: %d changes read, %d skipped as already applied; %d records inserted, %d updated, %d deleted in %.1f s\n",
+				resumed, f.ChangesRead, f.ChangesSkipped, f.RecordsInserted, f.RecordsUpdated, f.RecordsDeleted, f.FollowSeconds)
+		}
 		if secs := r.Totals.ElapsedSeconds; secs > 0 && r.Totals.RowsRead > 0 {
 			fmt.Fprintf(w, "%.0f rows/s including verification\n", float64(r.Totals.RowsRead)/secs)
 		}
