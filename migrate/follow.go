@@ -48,6 +48,11 @@ type FollowReport struct {
 	RecordsUpdated  int64 `json:"records_updated"`
 	RecordsDeleted  int64 `json:"records_deleted"`
 
+	// RecordsFailed is the number of source records the target rejected
+	// as invalid ([persist.ErrInvalid]) while following; the target lacks
+	// them, and the tables' rows_failed and errors count and name them.
+	RecordsFailed int64 `json:"records_failed"`
+
 	// FollowSeconds is the time spent following, from the end of the copy
 	// to the start of the final verification.
 	FollowSeconds float64 `json:"follow_seconds"`
@@ -160,6 +165,8 @@ type follower struct {
 	state  followState
 	rep    *FollowReport
 	done   int64 // changes read, for Progress
+
+	rejected []rejection // records the target rejected, for the tables' reports
 }
 
 // run applies the changes after the saved cursor until the lag is zero
@@ -286,9 +293,9 @@ func (f *follower) apply(ctx context.Context, batch []persist.Change) error {
 			return err
 		}
 	}
-	var rep FollowReport
+	var rep applied
 	err := f.m.dst.Tx(ctx, func(tx persist.Tx) error {
-		rep = FollowReport{}
+		rep = applied{}
 		for _, table := range f.tables {
 			changes := byTable[table]
 			if len(changes) == 0 {
@@ -318,7 +325,21 @@ func (f *follower) apply(ctx context.Context, batch []persist.Change) error {
 	f.rep.RecordsInserted += rep.RecordsInserted
 	f.rep.RecordsUpdated += rep.RecordsUpdated
 	f.rep.RecordsDeleted += rep.RecordsDeleted
+	f.rep.RecordsFailed += int64(len(rep.rejected))
+	f.rejected = append(f.rejected, rep.rejected...)
 	return nil
+}
+
+// applied is what applying one batch did.
+type applied struct {
+	FollowReport // the counts
+	rejected     []rejection
+}
+
+// rejection is a record the target rejected as invalid while following.
+type rejection struct {
+	table, id string
+	err       error
 }
 
 // sourceNow reads the source's records that changes insert or update, as
@@ -359,7 +380,7 @@ func (f *follower) sourceNow(ctx context.Context, table string, changes []persis
 // exact bytes and times (a change's Time is not the record's update
 // time to the microsecond); a later revision is harmless, since the
 // changes that lead to it are then skipped by revision.
-func applyTable(ctx context.Context, s persist.Store, changes []persist.Change, now map[string]*persist.Record, rep *FollowReport) error {
+func applyTable(ctx context.Context, s persist.Store, changes []persist.Change, now map[string]*persist.Record, rep *applied) error {
 	var ids []string
 	seen := map[string]bool{}
 	for _, ch := range changes {
@@ -412,37 +433,58 @@ func applyTable(ctx context.Context, s persist.Store, changes []persist.Change, 
 		if e.cur == e.orig {
 			continue
 		}
-		switch {
-		case e.orig == nil:
-			rep.RecordsInserted++
-		case e.cur == nil:
-			rep.RecordsDeleted++
-		default:
-			rep.RecordsUpdated++
-		}
 		if e.orig != nil {
 			del = append(del, id)
 		}
-		if e.cur != nil {
-			rec := *e.cur
-			if src := now[id]; src != nil && src.Revision >= rec.Revision {
-				rec = *src
-			}
-			ins = append(ins, rec)
+		if e.cur == nil {
+			rep.RecordsDeleted++
+			continue
 		}
+		rec := *e.cur
+		if src := now[id]; src != nil && src.Revision >= rec.Revision {
+			rec = *src
+		}
+		ins = append(ins, rec)
 	}
 	if len(del) > 0 {
 		if _, err := persist.DeleteMany(ctx, s, del); err != nil {
 			return err
 		}
 	}
-	if len(ins) > 0 {
-		res, err := s.InsertMany(ctx, ins)
-		if err != nil {
-			return err
+	if len(ins) == 0 {
+		return nil
+	}
+	res, err := s.InsertMany(ctx, ins)
+	if errors.Is(err, persist.ErrInvalid) && ctx.Err() == nil {
+		// InsertMany validates before writing, so nothing was written:
+		// find the records the target cannot store, as the copy does.
+		res, err = persist.InsertResult{}, nil
+		kept := ins[:0]
+		for _, rec := range ins {
+			r, err := s.InsertMany(ctx, []persist.Record{rec})
+			switch {
+			case errors.Is(err, persist.ErrInvalid) && ctx.Err() == nil:
+				rep.rejected = append(rep.rejected, rejection{s.Name(), rec.ID, err})
+				continue
+			case err != nil:
+				return err
+			}
+			res.Inserted += r.Inserted
+			kept = append(kept, rec)
 		}
-		if res.Inserted != len(ins) {
-			return fmt.Errorf("migrate: applying changes to %s: %d of %d records inserted; another writer is writing to the target", s.Name(), res.Inserted, len(ins))
+		ins = kept
+	}
+	if err != nil {
+		return err
+	}
+	if res.Inserted != len(ins) {
+		return fmt.Errorf("migrate: applying changes to %s: %d of %d records inserted; another writer is writing to the target", s.Name(), res.Inserted, len(ins))
+	}
+	for _, rec := range ins {
+		if recs[rec.ID].orig == nil {
+			rep.RecordsInserted++
+		} else {
+			rep.RecordsUpdated++
 		}
 	}
 	return nil
@@ -493,6 +535,17 @@ func (m *migration) online(ctx context.Context, tables []string, report *Report)
 	f := &follower{m: m, feed: feed, tables: tables, state: *st, rep: fr}
 	err = f.run(ctx)
 	fr.FollowSeconds = time.Since(start).Seconds()
+	for _, r := range f.rejected {
+		i := slices.Index(tables, r.table)
+		trs[i].RowsFailed++
+		trs[i].addError(fmt.Sprintf("%s/%s: rejected by target while following: %v", r.table, r.id, r.err))
+		m.mu.Lock()
+		if m.failed[r.table] == nil {
+			m.failed[r.table] = map[string]bool{}
+		}
+		m.failed[r.table][r.id] = true
+		m.mu.Unlock()
+	}
 	if err != nil {
 		return trs, err
 	}

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/jsonx"
+	"github.com/persistkit/persist/internal/sqlitetest"
 	"github.com/persistkit/persist/migrate"
 )
 
@@ -358,4 +361,72 @@ func TestFollow_NoFeed(t *testing.T) {
 			t.Fatalf("Follow with DryRun: %v, want ErrInvalid", err)
 		}
 	})
+}
+
+// TestFollow_EarlierPortal migrates tables in the earlier portal's layout
+// online, as the README says: the source is opened with persist once to
+// turn the feed on, and the portal's own statements keep writing while the
+// migration follows, one of them a document the target cannot store
+// (U+0000 in a string). Its inserts, replacements, updates and deletes
+// reach the target; the bad document is a rejected record, counted and
+// named, not a mismatch, and the rest verifies.
+func TestFollow_EarlierPortal(t *testing.T) {
+	ctx := context.Background()
+	for _, target := range sources {
+		t.Run("To"+target.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "portal.db")
+			rows := []string{}
+			for i := range 300 {
+				rows = append(rows, fmt.Sprintf("u%03d", i), fmt.Sprintf(`{"name":"user %d","n":1e%d}`, i, i%5))
+			}
+			seedPortalFile(t, path, "users", rows...)
+			src := mustOpenURL(t, sqliteURL(path))
+			if err := src.(persist.ChangeFeed).EnableFeed(ctx, "users"); err != nil {
+				t.Fatal(err)
+			}
+			portal := sqlitetest.OpenLegacy(t, path)
+			dst := target.open(t)
+			stop := make(chan struct{})
+			var once sync.Once
+			r, err := migrate.Copy(ctx, src, dst, &migrate.Options{Follow: true, StopFollow: stop, BatchSize: 100,
+				Progress: func(p migrate.Progress) {
+					if p.Phase != migrate.PhaseFollow {
+						return
+					}
+					once.Do(func() {
+						for _, err := range []error{
+							portal.Add(ctx, "users", "u001", `{"name":"replaced"}`),
+							portal.Update(ctx, "users", "u002", `{"name":"updated"}`),
+							portal.Delete(ctx, "users", "u003"),
+							portal.Insert(ctx, "users", "u900", `{"name":"new"}`),
+							portal.Add(ctx, "users", "bad", `{"name":"a\u0000b"}`),
+						} {
+							if err != nil {
+								t.Error(err)
+							}
+						}
+						close(stop)
+					})
+				}})
+			var pf *migrate.PartialFailureError
+			if !errors.As(err, &pf) || pf.Failed != 1 {
+				t.Fatalf("Copy error = %v, want one rejected record (errors %q)", err, r.Totals.Errors)
+			}
+			tr := r.Tables[0]
+			if !tr.Verified || tr.DigestMismatches != 0 || tr.RowsFailed != 1 || r.Follow.RecordsFailed != 1 ||
+				!slices.ContainsFunc(tr.Errors, func(e string) bool { return strings.HasPrefix(e, "users/bad: rejected by target") }) {
+				t.Fatalf("table %+v, follow %+v", tr, r.Follow)
+			}
+			if f := r.Follow; f.RecordsInserted != 1 || f.RecordsUpdated != 2 || f.RecordsDeleted != 1 {
+				t.Fatalf("follow %+v, want 1 inserted, 2 updated, 1 deleted", f)
+			}
+			if _, err := mustStore(t, src, "users").Delete(ctx, "bad"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := mustStore(t, dst, "users").Get(ctx, "bad"); !errors.Is(err, persist.ErrNotFound) {
+				t.Fatalf("target bad: %v", err)
+			}
+			mustMatchByID(t, src, dst, "users")
+		})
+	}
 }
