@@ -70,10 +70,12 @@
 // matching. After a table is copied and verified, Copy therefore checks
 // that the source still holds exactly the record versions the copy read:
 // it compares the count and an order-independent sum of hashes of each
-// record's id, revision and update time, taken while copying, with the
-// same taken from the source at the end. Every write changes the revision
-// of the record it writes, so an update of a record already read, an
-// insert after the table was read and a delete all show. Taking the
+// record's id, revision, update time and document, taken while copying,
+// with the same taken from the source at the end. Every write changes the
+// revision of the record it writes, or its document (a table in the
+// earlier portal's layout read without being upgraded has no revisions),
+// so an update of a record already read, an insert after the table was
+// read and a delete all show. Taking the
 // end's sum reads the source table again, unless the table has the change
 // feed on ([persist.ChangeFeed]) and it recorded no write since a cursor
 // taken before the copy. A table whose source changed is not verified:

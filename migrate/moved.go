@@ -17,10 +17,10 @@ import (
 //
 // The check compares a fingerprint of the copy's reads with one of the
 // source at the end: the count and a sum of hashes of each record's id,
-// revision and update time. Every write changes the revision (and the
-// time) of the record it writes, and the sum is insensitive to order, so
-// the two are equal only if the source still holds the same set of record
-// versions. Taking the end's fingerprint reads the source again. A source
+// revision, update time and document. Every write changes the revision
+// (and the time) of the record it writes, or at least its document, and
+// the sum is insensitive to order, so the two are equal only if the
+// source still holds the same set of record versions. Taking the end's fingerprint reads the source again. A source
 // whose table has the change feed on ([persist.ChangeFeed]) spares that
 // read when its feed recorded nothing since a cursor taken before the
 // copy: the feed records every committed write, whoever makes it.
@@ -37,11 +37,16 @@ func newFingerprint(seed maphash.Seed) *fingerprint {
 	return &fingerprint{seed: seed}
 }
 
-// add counts rec's version: its id, revision and update time.
+// add counts rec's version: its id, revision, update time and document.
+// The document is needed too: a table in the earlier portal's layout read
+// without being upgraded (a read-only source) has no revisions or times
+// of its own, so its writers' updates change only the document.
 func (f *fingerprint) add(rec *persist.Record) {
-	f.buf = append(f.buf[:0], rec.ID...)
+	f.buf = binary.LittleEndian.AppendUint64(f.buf[:0], uint64(len(rec.ID)))
+	f.buf = append(f.buf, rec.ID...)
 	f.buf = binary.LittleEndian.AppendUint64(f.buf, uint64(rec.Revision))
 	f.buf = binary.LittleEndian.AppendUint64(f.buf, uint64(rec.Updated.UnixNano()))
+	f.buf = append(f.buf, rec.Data...)
 	f.n++
 	f.sum += maphash.Bytes(f.seed, f.buf)
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/sqlitetest"
 	"github.com/persistkit/persist/migrate"
 )
 
@@ -111,5 +114,60 @@ func TestCopy_SourceChanged(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCopy_SourceChangedEarlierPortal reads a table in the earlier
+// portal's layout from a file opened read-only, as persist-migrate opens
+// it, so the table is not upgraded and has no revisions or times of its
+// own, while the portal's own statements write to it: an update and a
+// delete of a record already copied, and an insert after the table was
+// read, must each be reported as a changed source.
+func TestCopy_SourceChangedEarlierPortal(t *testing.T) {
+	const n, batch = 1000, 20
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		phase migrate.Phase
+		write func(l sqlitetest.Legacy, first string) error
+	}{
+		{"UpdateAfterRead", migrate.PhaseCopy, func(l sqlitetest.Legacy, first string) error {
+			return l.Update(ctx, "users", first, `{"late":true}`)
+		}},
+		{"ReplaceAfterRead", migrate.PhaseCopy, func(l sqlitetest.Legacy, first string) error {
+			return l.Add(ctx, "users", first, `{"late":true}`)
+		}},
+		{"DeleteAfterRead", migrate.PhaseCopy, func(l sqlitetest.Legacy, first string) error {
+			return l.Delete(ctx, "users", first)
+		}},
+		{"InsertAfterRead", migrate.PhaseVerify, func(l sqlitetest.Legacy, _ string) error {
+			return l.Insert(ctx, "users", "zz-late", `{"late":true}`)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "portal.db")
+			var rows []string
+			for i := range n {
+				rows = append(rows, fmt.Sprintf("u%04d", i), fmt.Sprintf(`{"n":%d}`, i))
+			}
+			seedPortalFile(t, path, "users", rows...)
+			portal := sqlitetest.OpenLegacy(t, path)
+			src := mustOpenURL(t, sqliteURL(path)+"?mode=ro")
+			var once sync.Once
+			r, err := migrate.Copy(ctx, src, mustOpenSQLite(t), &migrate.Options{BatchSize: batch, Progress: func(p migrate.Progress) {
+				if p.Phase == c.phase && (p.Done > 0 || p.Phase == migrate.PhaseVerify) {
+					once.Do(func() {
+						if err := c.write(portal, "u0000"); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+			}})
+			if !errors.Is(err, migrate.ErrSourceChanged) || !r.Tables[0].SourceChanged || r.Tables[0].Verified {
+				t.Fatalf("Copy error = %v, source_changed %v, verified %v; want ErrSourceChanged, true, false",
+					err, r.Tables[0].SourceChanged, r.Tables[0].Verified)
+			}
+		})
 	}
 }
