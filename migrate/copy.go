@@ -80,6 +80,16 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		return report, fmt.Errorf("migrate: %w: a dry run cannot follow the source", persist.ErrInvalid)
 	}
 	m := &migration{src: src, dst: dst, opts: o, hooks: h, seed: maphash.MakeSeed(), failed: map[string]map[string]bool{}}
+	if !o.DryRun && !o.Follow {
+		// Before any table is read: the source's own word that nothing
+		// was written since spares reading it again (see sourceMoved).
+		changed, release, err := persist.MarkWrites(ctx, src)
+		if err != nil {
+			return report, err
+		}
+		defer release()
+		m.srcWritten = changed
+	}
 	if o.DryRun {
 		// Opening a missing table on the target would create it, so a dry
 		// run compares only with the tables that already exist there.
@@ -203,7 +213,11 @@ type migration struct {
 	opts     Options
 	dstHas   map[string]bool // dry run only: tables that exist on the target
 	seed     maphash.Seed    // of the fingerprints of the source's records
-	progMu   sync.Mutex      // Progress is called once at a time
+
+	// srcWritten reports whether a write may have been committed to the
+	// source since the copy began (persist.MarkWrites).
+	srcWritten func(context.Context) (bool, error)
+	progMu     sync.Mutex // Progress is called once at a time
 
 	mu     sync.Mutex
 	failed map[string]map[string]bool // by table, the ids the target rejected
@@ -260,15 +274,9 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 
 	if m.opts.DryRun {
 		verifyStart := time.Now()
-		err = m.verify(ctx, name, from, to, total, &tr, nil)
+		err = m.verify(ctx, name, from, to, total, &tr, nil, nil)
 		tr.VerifySeconds = time.Since(verifyStart).Seconds()
 		return tr, err
-	}
-	var mark string
-	if !m.opts.Follow {
-		if mark, err = feedMark(ctx, m.src, name); err != nil {
-			return tr, err
-		}
 	}
 	failed := map[string]bool{}
 	m.mu.Lock()
@@ -286,12 +294,12 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 	// records up by id; that one is compared by listing both sides.
 	verifyStart := time.Now()
 	if !tr.Verified {
-		err = m.verify(ctx, name, from, to, total, &tr, failed)
+		err = m.verify(ctx, name, from, to, total, &tr, failed, nil)
 	}
 	if err == nil && tr.Verified {
 		var moved bool
 		var now int64
-		if moved, now, err = m.sourceMoved(ctx, name, from, mark, read); moved {
+		if moved, now, err = sourceMoved(ctx, from, m.srcWritten, read); moved {
 			tr.Verified, tr.SourceChanged = false, true
 			tr.addError(fmt.Sprintf("%s: source changed during the copy: the copy read %d records, the source holds %d, not all of them as read",
 				name, read.n, now))

@@ -75,10 +75,12 @@
 // revision of the record it writes, or its document (a table in the
 // earlier portal's layout read without being upgraded has no revisions),
 // so an update of a record already read, an insert after the table was
-// read and a delete all show. Taking the
-// end's sum reads the source table again, unless the table has the change
-// feed on ([persist.ChangeFeed]) and it recorded no write since a cursor
-// taken before the copy. A table whose source changed is not verified:
+// read and a delete all show. Taking the end's sum reads the source table
+// again, unless the source says that nothing at all was written to it
+// since the migration began ([persist.MarkWrites]: SQLite's
+// data_version, which only a commit to the file changes; PostgreSQL's
+// snapshot, which a write anywhere on the server changes). A table whose
+// source changed is not verified:
 // its report says source_changed, and Copy returns a
 // [*SourceChangedError].
 //
@@ -105,8 +107,13 @@
 // Copy applies what is left, until the lag is zero, and compares every
 // record of both sides by id and digest. [Progress] in [PhaseFollow]
 // gives the lag in changes and seconds. A write to the source during that
-// last verification is found in the feed and makes the run a
-// [*SourceChangedError], so pause the writers before stopping.
+// last verification (found in the feed, or as for a plain copy) makes the
+// run a [*SourceChangedError], so pause the writers before stopping. A
+// feed may hold a committed change back for a while (PostgreSQL's, until
+// every older transaction on the server has ended), so a lag of zero does
+// not prove that every earlier write was applied: a table that does not
+// pass is verified again, up to three times, once following has applied
+// changes it had not seen, waiting up to 30 seconds for them.
 //
 // A run that is stopped while following resumes, when run again with the
 // same tables, from the saved cursor, without copying again; one stopped

@@ -2,13 +2,9 @@ package migrate
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/persistkit/persist"
@@ -24,85 +20,170 @@ const StateTable = "persist_migrate"
 // reads the feed again.
 const followPoll = 200 * time.Millisecond
 
-// FollowReport is what following the source's change feed did (see
-// [Options.Follow]).
-type FollowReport struct {
-	// Resumed is true when an earlier run had finished the copy, so this
-	// one resumed following from the cursor that run saved, without
-	// copying.
-	Resumed bool `json:"resumed"`
-
-	// ChangesRead is the number of changes read from the feed.
-	ChangesRead int64 `json:"changes_read"`
-
-	// ChangesSkipped is the number of changes the target already held, at
-	// their revision or a later one: changes the copy had read, or read
-	// twice around the cursor taken before the copy.
-	ChangesSkipped int64 `json:"changes_skipped"`
-
-	// RecordsInserted, RecordsUpdated and RecordsDeleted count the
-	// records the changes inserted into the target, replaced on it and
-	// deleted from it. Several changes to one record read together are
-	// applied as one write.
-	RecordsInserted int64 `json:"records_inserted"`
-	RecordsUpdated  int64 `json:"records_updated"`
-	RecordsDeleted  int64 `json:"records_deleted"`
-
-	// RecordsFailed is the number of source records the target rejected
-	// as invalid ([persist.ErrInvalid]) while following; the target lacks
-	// them, and the tables' rows_failed and errors count and name them.
-	RecordsFailed int64 `json:"records_failed"`
-
-	// FollowSeconds is the time spent following, from the end of the copy
-	// to the start of the final verification.
-	FollowSeconds float64 `json:"follow_seconds"`
-}
-
-// NoFeedError reports that [Options.Follow] was asked of a source without
-// the change feed it needs: a database that is not a [persist.ChangeFeed],
-// or tables whose feed is off. It matches [persist.ErrInvalid]. Open the
-// source with persist and call EnableFeed on those tables first (the
-// earlier portal's writers may keep writing meanwhile: the feed records
-// their writes too).
-type NoFeedError struct {
-	// Tables names the tables without the feed, or every table when the
-	// database has none.
-	Tables []string
-
-	// NotChangeFeed is true when the source database offers no change
-	// feed at all.
-	NotChangeFeed bool
-}
-
-// Error names what the source lacks.
-func (e *NoFeedError) Error() string {
-	if e.NotChangeFeed {
-		return "migrate: following needs a source with a change feed (persist.ChangeFeed); this source database has none"
+// online is Copy with Follow: it copies the tables (unless an earlier run
+// did), follows the feed and verifies every table.
+func (m *migration) online(ctx context.Context, tables []string, report *Report) ([]TableReport, error) {
+	feed, err := feedOf(ctx, m.src, tables)
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("migrate: following needs the change feed on every table copied; it is off on %s (open the source with persist and call EnableFeed(%s) first)",
-		strings.Join(e.Tables, ", "), strings.Join(e.Tables, ", "))
+	st, err := loadState(ctx, m.dst, tables)
+	if err != nil {
+		return nil, err
+	}
+	fr := &FollowReport{}
+	report.Follow = fr
+	if st == nil {
+		// Before the copy reads anything: every change after this is
+		// applied afterwards.
+		cur, err := feed.Cursor(ctx, &persist.FeedOptions{Tables: tables})
+		if err != nil {
+			return nil, err
+		}
+		st = &followState{Tables: slices.Sorted(slices.Values(tables)), Cursor: cur}
+		if err := saveState(ctx, m.dst, tables, st); err != nil {
+			return nil, err
+		}
+	}
+	var trs []TableReport
+	if st.Copied {
+		fr.Resumed = true
+		for _, name := range tables {
+			trs = append(trs, TableReport{Table: name, Counts: newCounts()})
+		}
+	} else {
+		if trs, err = m.tables(ctx, tables); err != nil {
+			return trs, err
+		}
+		st.Copied = true
+		if err := saveState(ctx, m.dst, tables, st); err != nil {
+			return trs, err
+		}
+	}
+
+	start := time.Now()
+	f := &follower{m: m, feed: feed, tables: tables, state: *st, rep: fr}
+	err = f.run(ctx)
+	fr.FollowSeconds = time.Since(start).Seconds()
+	f.fold(trs)
+	if err != nil {
+		return trs, err
+	}
+
+	// The last verification, of every table; then of the tables that did
+	// not pass, as long as following finds changes it had not seen: a
+	// feed holds a change back until every older transaction has ended
+	// (PostgreSQL's, on the whole server), so a lag of zero does not
+	// prove that every write committed before has been applied.
+	vrs := make([]TableReport, len(tables))
+	todo := slices.Clone(tables)
+	for attempt := 0; ; attempt++ {
+		if err := m.verifyAll(ctx, f, tables, todo, vrs); err != nil {
+			return trs, err
+		}
+		todo = todo[:0]
+		for i, name := range tables {
+			if vr := &vrs[i]; vr.SourceChanged || vr.DigestMismatches > 0 {
+				todo = append(todo, name)
+			}
+		}
+		if len(todo) == 0 || attempt == verifyAttempts {
+			break
+		}
+		n, err := f.settle(ctx)
+		if f.fold(trs); err != nil {
+			return trs, err
+		}
+		if n == 0 {
+			break // nothing new: the mismatches stand
+		}
+	}
+	for i := range trs {
+		tr, vr := &trs[i], &vrs[i]
+		tr.DigestMismatches, tr.RowsVerified, tr.ExtraTargetRows = vr.DigestMismatches, vr.RowsVerified, vr.ExtraTargetRows
+		tr.Verified, tr.SourceChanged = vr.Verified, vr.SourceChanged
+		tr.VerifySeconds += vr.VerifySeconds
+		tr.ElapsedSeconds += vr.VerifySeconds
+		for _, e := range vr.Errors {
+			tr.addError(e)
+		}
+		tr.ErrorsOmitted += vr.ErrorsOmitted
+	}
+	return trs, nil
 }
 
-// Is reports whether target is [persist.ErrInvalid].
-func (e *NoFeedError) Is(target error) bool { return target == persist.ErrInvalid }
+// verifyAttempts bounds how many times the tables that failed the final
+// verification are verified again after following finds more changes.
+const verifyAttempts = 3
 
-// followState is the record of StateTable for one set of tables.
-type followState struct {
-	Tables []string `json:"tables"`
-	Cursor string   `json:"cursor"`
-	Copied bool     `json:"copied"` // the copy ended; only following is left
+// settleTime bounds how long following waits, after a verification that
+// did not pass, for changes it had not seen.
+const settleTime = 30 * time.Second
+
+// verifyAll verifies the tables todo names, writing each one's outcome to
+// its place in vrs (by its index in tables). A write during the
+// verification may have made it compare the target with a source it no
+// longer matches: the source's word that nothing was written spares
+// looking, a change in the feed after the last one applied shows it, and
+// otherwise the source is read again.
+func (m *migration) verifyAll(ctx context.Context, f *follower, tables, todo []string, vrs []TableReport) error {
+	written, release, err := persist.MarkWrites(ctx, m.src)
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = m.each(ctx, todo, func(ctx context.Context, _ int, name string) error {
+		i := slices.Index(tables, name)
+		vrs[i] = TableReport{Table: name, Counts: newCounts()}
+		vr := &vrs[i]
+		from, err := m.src.Store(name)
+		if err != nil {
+			return err
+		}
+		read := newFingerprint(m.seed)
+		if err := m.verifyTable(ctx, name, from, vr, read); err != nil {
+			return err
+		}
+		start := time.Now()
+		defer func() { vr.VerifySeconds += time.Since(start).Seconds() }()
+		moved := false
+		// A cursor belongs to the set of tables it was read with.
+		for ch, err := range f.feed.Changes(ctx, f.state.Cursor, &persist.FeedOptions{Tables: tables}) {
+			if err != nil {
+				return f.feedErr(err)
+			}
+			if ch.Table == name {
+				moved = true
+				break
+			}
+		}
+		if !moved {
+			if moved, _, err = sourceMoved(ctx, from, written, read); err != nil {
+				return err
+			}
+		}
+		if moved {
+			vr.Verified, vr.SourceChanged = false, true
+			vr.addError(fmt.Sprintf("%s: source changed during the final verification; pause its writers before stopping, and run again to resume", name))
+		}
+		return nil
+	})
+	return err
 }
 
-// stateID names the state record of a set of tables, in any order.
-func stateID(tables []string) string {
-	sorted := slices.Sorted(slices.Values(tables))
-	sum := sha256.Sum256([]byte(strings.Join(sorted, ",")))
-	return "follow-" + hex.EncodeToString(sum[:16])
-}
-
-func (st *followState) record(tables []string) persist.Record {
-	b, _ := json.Marshal(st) // strings and a bool: cannot fail
-	return persist.Record{ID: stateID(tables), Data: b}
+// verifyTable compares both sides of a table by id after following,
+// adding the source's records to read.
+func (m *migration) verifyTable(ctx context.Context, name string, from persist.Store, tr *TableReport, read *fingerprint) error {
+	start := time.Now()
+	defer func() { tr.VerifySeconds += time.Since(start).Seconds() }()
+	to, err := m.dst.Store(name)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	failed := m.failed[name]
+	m.mu.Unlock()
+	return m.verify(ctx, name, from, to, tr.RowsRead, tr, failed, read)
 }
 
 // feedOf returns the source's feed, checking that every table has it on.
@@ -125,36 +206,6 @@ func feedOf(ctx context.Context, src persist.DB, tables []string) (persist.Chang
 		return nil, &NoFeedError{Tables: off}
 	}
 	return cf, nil
-}
-
-// loadState reads the saved state of tables from the target, if any.
-func loadState(ctx context.Context, dst persist.DB, tables []string) (*followState, error) {
-	s, err := dst.Store(StateTable)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := s.Get(ctx, stateID(tables))
-	if errors.Is(err, persist.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var st followState
-	if err := json.Unmarshal(rec.Data, &st); err != nil || st.Cursor == "" {
-		return nil, fmt.Errorf("migrate: %w: the follow state %s/%s on the target is not one migrate wrote", persist.ErrInvalid, StateTable, rec.ID)
-	}
-	return &st, nil
-}
-
-// saveState writes the state of tables to the target.
-func saveState(ctx context.Context, dst persist.DB, tables []string, st *followState) error {
-	s, err := dst.Store(StateTable)
-	if err != nil {
-		return err
-	}
-	_, err = s.Put(ctx, st.record(tables))
-	return err
 }
 
 // follower applies the source's changes to the target.
@@ -266,277 +317,13 @@ func (f *follower) feedErr(err error) error {
 	return err
 }
 
-// apply writes one batch of changes to the target in one transaction,
-// with the cursor after it, and moves the cursor on.
-//
-// A record's changes are applied in commit order, each only when it is
-// newer than what the target holds: an insert or update when its revision
-// is above the target record's (or the record is missing), a delete when
-// the target record's revision is not above the deleted one. Replaying
-// changes the target already reflects (the copy read them, or the feed
-// yields a change committed just before the cursor taken ahead of the copy)
-// then changes nothing, and the target ends as the source is. The result
-// for each record is written once: a record that changed is deleted and
-// inserted again with the source's revision and update time (and its
-// creation time), which InsertMany keeps; it then lists last in the
-// target's insertion order.
-func (f *follower) apply(ctx context.Context, batch []persist.Change) error {
-	next := followState{Tables: f.state.Tables, Cursor: batch[len(batch)-1].Cursor, Copied: true}
-	byTable := make(map[string][]persist.Change, len(f.tables))
-	now := make(map[string]map[string]*persist.Record, len(f.tables))
-	for _, ch := range batch {
-		byTable[ch.Table] = append(byTable[ch.Table], ch)
-	}
-	for table, changes := range byTable {
-		var err error
-		if now[table], err = f.sourceNow(ctx, table, changes); err != nil {
-			return err
-		}
-	}
-	var rep applied
-	err := f.m.dst.Tx(ctx, func(tx persist.Tx) error {
-		rep = applied{}
-		for _, table := range f.tables {
-			changes := byTable[table]
-			if len(changes) == 0 {
-				continue
-			}
-			s, err := tx.Store(table)
-			if err != nil {
-				return err
-			}
-			if err := applyTable(ctx, s, changes, now[table], &rep); err != nil {
-				return err
-			}
-		}
-		st, err := tx.Store(StateTable)
-		if err != nil {
-			return err
-		}
-		_, err = st.Put(ctx, next.record(f.tables))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	f.state = next
-	f.rep.ChangesRead += int64(len(batch))
-	f.rep.ChangesSkipped += rep.ChangesSkipped
-	f.rep.RecordsInserted += rep.RecordsInserted
-	f.rep.RecordsUpdated += rep.RecordsUpdated
-	f.rep.RecordsDeleted += rep.RecordsDeleted
-	f.rep.RecordsFailed += int64(len(rep.rejected))
-	f.rejected = append(f.rejected, rep.rejected...)
-	return nil
-}
-
-// applied is what applying one batch did.
-type applied struct {
-	FollowReport // the counts
-	rejected     []rejection
-}
-
-// rejection is a record the target rejected as invalid while following.
-type rejection struct {
-	table, id string
-	err       error
-}
-
-// sourceNow reads the source's records that changes insert or update, as
-// they are now, by id; a missing one is left out.
-func (f *follower) sourceNow(ctx context.Context, table string, changes []persist.Change) (map[string]*persist.Record, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, ch := range changes {
-		if ch.Op != persist.ChangeDelete && !seen[ch.ID] {
-			seen[ch.ID] = true
-			ids = append(ids, ch.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	s, err := f.m.src.Store(table)
-	if err != nil {
-		return nil, err
-	}
-	got, err := persist.GetMany(ctx, s, ids)
-	if err != nil {
-		return nil, err
-	}
-	now := make(map[string]*persist.Record, len(got))
-	for i := range got {
-		if got[i].Revision != 0 {
-			now[ids[i]] = &got[i]
-		}
-	}
-	return now, nil
-}
-
-// applyTable applies one table's changes of a batch (see apply). now
-// holds the source's records as they were read after the changes: where
-// one is at the revision a change leaves, or a later one, it is written
-// instead of the change's document, so the target gets the source's
-// exact bytes and times (a change's Time is not the record's update
-// time to the microsecond); a later revision is harmless, since the
-// changes that lead to it are then skipped by revision.
-func applyTable(ctx context.Context, s persist.Store, changes []persist.Change, now map[string]*persist.Record, rep *applied) error {
-	var ids []string
-	seen := map[string]bool{}
-	for _, ch := range changes {
-		if !seen[ch.ID] {
-			seen[ch.ID] = true
-			ids = append(ids, ch.ID)
-		}
-	}
-	got, err := persist.GetMany(ctx, s, ids)
-	if err != nil {
-		return err
-	}
-	type entry struct {
-		orig, cur *persist.Record
-	}
-	recs := make(map[string]*entry, len(ids))
-	for i, id := range ids {
-		e := &entry{}
-		if got[i].Revision != 0 { // a zero Record: missing
-			e.orig = &got[i]
-			e.cur = e.orig
-		}
-		recs[id] = e
-	}
-	for _, ch := range changes {
-		e := recs[ch.ID]
-		switch ch.Op {
-		case persist.ChangeInsert, persist.ChangeUpdate:
-			if e.cur != nil && e.cur.Revision >= ch.Revision {
-				rep.ChangesSkipped++
-				continue
-			}
-			created := ch.Time
-			if e.cur != nil {
-				created = e.cur.Created
-			}
-			e.cur = &persist.Record{ID: ch.ID, Data: ch.Data, Revision: ch.Revision, Created: created, Updated: ch.Time}
-		case persist.ChangeDelete:
-			if e.cur == nil || e.cur.Revision > ch.Revision {
-				rep.ChangesSkipped++
-				continue
-			}
-			e.cur = nil
-		}
-	}
-	var del []string
-	var ins []persist.Record
-	for _, id := range ids {
-		e := recs[id]
-		if e.cur == e.orig {
-			continue
-		}
-		if e.orig != nil {
-			del = append(del, id)
-		}
-		if e.cur == nil {
-			rep.RecordsDeleted++
-			continue
-		}
-		rec := *e.cur
-		if src := now[id]; src != nil && src.Revision >= rec.Revision {
-			rec = *src
-		}
-		ins = append(ins, rec)
-	}
-	if len(del) > 0 {
-		if _, err := persist.DeleteMany(ctx, s, del); err != nil {
-			return err
-		}
-	}
-	if len(ins) == 0 {
-		return nil
-	}
-	res, err := s.InsertMany(ctx, ins)
-	if errors.Is(err, persist.ErrInvalid) && ctx.Err() == nil {
-		// InsertMany validates before writing, so nothing was written:
-		// find the records the target cannot store, as the copy does.
-		res, err = persist.InsertResult{}, nil
-		kept := ins[:0]
-		for _, rec := range ins {
-			r, err := s.InsertMany(ctx, []persist.Record{rec})
-			switch {
-			case errors.Is(err, persist.ErrInvalid) && ctx.Err() == nil:
-				rep.rejected = append(rep.rejected, rejection{s.Name(), rec.ID, err})
-				continue
-			case err != nil:
-				return err
-			}
-			res.Inserted += r.Inserted
-			kept = append(kept, rec)
-		}
-		ins = kept
-	}
-	if err != nil {
-		return err
-	}
-	if res.Inserted != len(ins) {
-		return fmt.Errorf("migrate: applying changes to %s: %d of %d records inserted; another writer is writing to the target", s.Name(), res.Inserted, len(ins))
-	}
-	for _, rec := range ins {
-		if recs[rec.ID].orig == nil {
-			rep.RecordsInserted++
-		} else {
-			rep.RecordsUpdated++
-		}
-	}
-	return nil
-}
-
-// online is Copy with Follow: it copies the tables (unless an earlier run
-// did), follows the feed and verifies every table.
-func (m *migration) online(ctx context.Context, tables []string, report *Report) ([]TableReport, error) {
-	feed, err := feedOf(ctx, m.src, tables)
-	if err != nil {
-		return nil, err
-	}
-	st, err := loadState(ctx, m.dst, tables)
-	if err != nil {
-		return nil, err
-	}
-	fr := &FollowReport{}
-	report.Follow = fr
-	if st == nil {
-		// Before the copy reads anything: every change after this is
-		// applied afterwards.
-		cur, err := feed.Cursor(ctx, &persist.FeedOptions{Tables: tables})
-		if err != nil {
-			return nil, err
-		}
-		st = &followState{Tables: slices.Sorted(slices.Values(tables)), Cursor: cur}
-		if err := saveState(ctx, m.dst, tables, st); err != nil {
-			return nil, err
-		}
-	}
-	var trs []TableReport
-	if st.Copied {
-		fr.Resumed = true
-		for _, name := range tables {
-			trs = append(trs, TableReport{Table: name, Counts: newCounts()})
-		}
-	} else {
-		if trs, err = m.tables(ctx, tables); err != nil {
-			return trs, err
-		}
-		st.Copied = true
-		if err := saveState(ctx, m.dst, tables, st); err != nil {
-			return trs, err
-		}
-	}
-
-	start := time.Now()
-	f := &follower{m: m, feed: feed, tables: tables, state: *st, rep: fr}
-	err = f.run(ctx)
-	fr.FollowSeconds = time.Since(start).Seconds()
+// fold moves the records the target rejected while following into the
+// tables' reports, and into the ids the verification does not count as
+// mismatches.
+func (f *follower) fold(trs []TableReport) {
+	m := f.m
 	for _, r := range f.rejected {
-		i := slices.Index(tables, r.table)
+		i := slices.Index(f.tables, r.table)
 		trs[i].RowsFailed++
 		trs[i].addError(fmt.Sprintf("%s/%s: rejected by target while following: %v", r.table, r.id, r.err))
 		m.mu.Lock()
@@ -546,51 +333,32 @@ func (m *migration) online(ctx context.Context, tables []string, report *Report)
 		m.failed[r.table][r.id] = true
 		m.mu.Unlock()
 	}
-	if err != nil {
-		return trs, err
-	}
-
-	_, err = m.each(ctx, tables, func(ctx context.Context, i int, name string) error {
-		return m.verifyTable(ctx, name, &trs[i])
-	})
-	if err != nil {
-		return trs, err
-	}
-	// A write during the verification may have made it compare the
-	// target with a source it no longer matches, either way.
-	moved := map[string]bool{}
-	for ch, err := range feed.Changes(ctx, f.state.Cursor, &persist.FeedOptions{Tables: tables}) {
-		if err != nil {
-			return trs, f.feedErr(err)
-		}
-		moved[ch.Table] = true
-	}
-	for i := range trs {
-		if tr := &trs[i]; moved[tr.Table] {
-			tr.Verified, tr.SourceChanged = false, true
-			tr.addError(fmt.Sprintf("%s: source changed during the final verification; pause its writers before stopping, and run again to resume", tr.Table))
-		}
-	}
-	return trs, nil
+	f.rejected = f.rejected[:0]
 }
 
-// verifyTable compares both sides of a table by id after following.
-func (m *migration) verifyTable(ctx context.Context, name string, tr *TableReport) error {
-	start := time.Now()
-	defer func() {
-		tr.VerifySeconds += time.Since(start).Seconds()
-		tr.ElapsedSeconds += time.Since(start).Seconds()
-	}()
-	from, err := m.src.Store(name)
-	if err != nil {
-		return err
+// settle waits up to settleTime for changes following had not seen,
+// reading the feed every followPoll, and applies them and what comes
+// meanwhile; it returns how many it applied.
+func (f *follower) settle(ctx context.Context) (int64, error) {
+	deadline := time.Now().Add(settleTime)
+	var total int64
+	for {
+		n, err := f.round(ctx)
+		total += n
+		switch {
+		case err != nil:
+			return total, err
+		case n > 0:
+			continue
+		case total > 0 || time.Now().After(deadline):
+			return total, nil
+		}
+		t := time.NewTimer(followPoll)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return total, ctx.Err()
+		}
 	}
-	to, err := m.dst.Store(name)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	failed := m.failed[name]
-	m.mu.Unlock()
-	return m.verify(ctx, name, from, to, tr.RowsRead, tr, failed)
 }

@@ -3,7 +3,6 @@ package migrate
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"hash/maphash"
 
 	"github.com/persistkit/persist"
@@ -20,10 +19,13 @@ import (
 // revision, update time and document. Every write changes the revision
 // (and the time) of the record it writes, or at least its document, and
 // the sum is insensitive to order, so the two are equal only if the
-// source still holds the same set of record versions. Taking the end's fingerprint reads the source again. A source
-// whose table has the change feed on ([persist.ChangeFeed]) spares that
-// read when its feed recorded nothing since a cursor taken before the
-// copy: the feed records every committed write, whoever makes it.
+// source still holds the same set of record versions. Taking the end's
+// fingerprint reads the source again, unless the source says that nothing
+// at all was written to it since the migration began ([persist.MarkWrites]:
+// SQLite's data_version, PostgreSQL's snapshot, which a write anywhere on
+// the server changes). A change feed cannot say as much: a read of the
+// feed that finds nothing does not prove that nothing committed, since
+// PostgreSQL's holds back changes behind an older transaction still open.
 
 // fingerprint sums the identity of record versions, in any order.
 type fingerprint struct {
@@ -51,42 +53,13 @@ func (f *fingerprint) add(rec *persist.Record) {
 	f.sum += maphash.Bytes(f.seed, f.buf)
 }
 
-// feedMark returns a cursor of the source's change feed for table, taken
-// before the copy reads it, or "" when the table has no feed.
-func feedMark(ctx context.Context, src persist.DB, table string) (string, error) {
-	cf, ok := src.(persist.ChangeFeed)
-	if !ok {
-		return "", nil
-	}
-	cur, err := cf.Cursor(ctx, &persist.FeedOptions{Tables: []string{table}})
-	if errors.Is(err, persist.ErrInvalid) {
-		return "", nil // no feed on this table (or a read-only database without one)
-	}
-	return cur, err
-}
-
-// feedQuiet reports whether the feed recorded no change to table after
-// mark.
-func feedQuiet(ctx context.Context, src persist.DB, table, mark string) (bool, error) {
-	cf := src.(persist.ChangeFeed)
-	for _, err := range cf.Changes(ctx, mark, &persist.FeedOptions{Tables: []string{table}}) {
-		if errors.Is(err, persist.ErrCursorExpired) {
-			return false, nil // pruned meanwhile: read the source instead
-		}
-		return false, err
-	}
-	return true, nil
-}
-
-// sourceMoved reports whether the source table no longer holds what the
-// copy read (read), checking the feed first when mark is a cursor of it,
-// and how many records the source holds now.
-func (m *migration) sourceMoved(ctx context.Context, table string, from persist.Store, mark string, read *fingerprint) (moved bool, n int64, err error) {
-	if mark != "" {
-		quiet, err := feedQuiet(ctx, m.src, table, mark)
-		if err != nil || quiet {
-			return false, read.n, err
-		}
+// sourceMoved reports whether the source table no longer holds what was
+// read of it (read), and how many records it holds now. It reads the
+// table again unless the source says nothing was written to it since
+// the mark written was taken.
+func sourceMoved(ctx context.Context, from persist.Store, written func(context.Context) (bool, error), read *fingerprint) (moved bool, n int64, err error) {
+	if w, err := written(ctx); err != nil || !w {
+		return false, read.n, err
 	}
 	now := newFingerprint(read.seed)
 	for rec, err := range from.List(ctx, nil) {

@@ -62,7 +62,9 @@ type Options struct {
 	// closed. The final verification compares every record of both sides;
 	// pause the source's writers before closing StopFollow, since a write
 	// during the verification makes it a [*SourceChangedError]. Follow
-	// and DryRun together are [persist.ErrInvalid].
+	// and DryRun together are [persist.ErrInvalid]. Following holds one
+	// batch of changes at a time, with the source's and the target's
+	// records they name: about three batches.
 	Follow bool
 
 	// StopFollow ends following (see Follow): once it is closed, Copy
