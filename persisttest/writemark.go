@@ -145,7 +145,7 @@ func TestWriteMarker(t *testing.T, open func(t *testing.T) (persist.DB, Legacy),
 				if err := w.write(); err != nil {
 					t.Fatal(err)
 				}
-				if !changed() || !changed() {
+				if first, again := changed(), changed(); !first || !again {
 					t.Fatal("a committed write is not reported, or not twice")
 				}
 			})
