@@ -16,8 +16,9 @@ import (
 
 // Copy copies the tables opts names (every source table by default) from
 // src to dst, verifies every copied table by digest, and reports what it
-// did. It never writes to src and never modifies or deletes a record of dst.
-// The report is never nil; on error it covers the tables attempted so far.
+// did. It never writes to src, and never modifies or deletes a record of
+// dst except, with [Options.Follow], to apply the source's later writes to
+// it. The report is never nil; on error it covers the tables attempted so far.
 // The package documentation lists the errors and what each means.
 func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
 	return copyDB(ctx, src, dst, opts, hooks{})

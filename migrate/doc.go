@@ -19,7 +19,8 @@
 // anything on the target: a record whose id already exists there is skipped
 // and counted in rows_skipped_duplicate. That makes a copy idempotent and
 // resumable: running it again after an interruption inserts what is still
-// missing and skips the rest.
+// missing and skips the rest. (With [Options.Follow], the source's later
+// writes are then applied to the target's records; see below.)
 //
 // A target store that is a [persist.BulkLoader] (PostgreSQL's is) and whose
 // table is empty is loaded the fastest way it offers (PostgreSQL writes the
@@ -142,7 +143,10 @@
 //   - the context's error when ctx is cancelled: what was committed stays,
 //     and a later run resumes;
 //   - an error matching [persist.ErrInvalid] for bad options, such as a
-//     table the source does not have;
+//     table the source does not have, or [Options.Follow] on a source
+//     without the change feed on every table (a [*NoFeedError]);
+//   - with [Options.Follow], an error matching [persist.ErrCursorExpired]
+//     when the feed was pruned past the saved cursor;
 //   - any other error from either backend, returned unchanged.
 //
 // When several of these occur the error joins them, so [errors.As] finds
