@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/persistkit/persist"
@@ -14,8 +16,9 @@ import (
 
 // Copy copies the tables opts names (every source table by default) from
 // src to dst, verifies every copied table by digest, and reports what it
-// did. It never writes to src and never modifies or deletes a record of dst.
-// The report is never nil; on error it covers the tables attempted so far.
+// did. It never writes to src, and never modifies or deletes a record of
+// dst except, with [Options.Follow], to apply the source's later writes to
+// it. The report is never nil; on error it covers the tables attempted so far.
 // The package documentation lists the errors and what each means.
 func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
 	return copyDB(ctx, src, dst, opts, hooks{})
@@ -25,6 +28,10 @@ func Copy(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, err
 type hooks struct {
 	noLookup bool // verify by listing both sides after the copy, instead of batch by batch
 	noTail   bool // look every batch up by id, as when the target was not empty
+
+	// started, when set, is called as each table's migration starts, on
+	// the goroutine migrating it.
+	started func(table string)
 }
 
 func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*Report, error) {
@@ -45,11 +52,17 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 	case o.BatchSize < 0 || o.BatchSize > MaxBatchSize:
 		return report, fmt.Errorf("migrate: %w: batch size %d is outside 1..%d", persist.ErrInvalid, o.BatchSize, MaxBatchSize)
 	}
+	switch {
+	case o.Parallel == 0:
+		o.Parallel = 1
+	case o.Parallel < 0 || o.Parallel > MaxParallel:
+		return report, fmt.Errorf("migrate: %w: parallel %d is outside 1..%d", persist.ErrInvalid, o.Parallel, MaxParallel)
+	}
 	srcTables, err := src.Tables(ctx)
 	if err != nil {
 		return report, err
 	}
-	tables := srcTables
+	tables := slices.DeleteFunc(slices.Clone(srcTables), func(t string) bool { return t == StateTable })
 	if len(o.Tables) > 0 {
 		tables = o.Tables
 		seen := make(map[string]bool, len(tables))
@@ -64,7 +77,20 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 			}
 		}
 	}
-	m := &migration{src: src, dst: dst, opts: o, hooks: h}
+	if o.Follow && o.DryRun {
+		return report, fmt.Errorf("migrate: %w: a dry run cannot follow the source", persist.ErrInvalid)
+	}
+	m := &migration{src: src, dst: dst, opts: o, hooks: h, seed: maphash.MakeSeed(), failed: map[string]map[string]bool{}}
+	if !o.DryRun && !o.Follow {
+		// Before any table is read: the source's own word that nothing
+		// was written since spares reading it again (see sourceMoved).
+		changed, release, err := persist.MarkWrites(ctx, src)
+		if err != nil {
+			return report, err
+		}
+		defer release()
+		m.srcWritten = changed
+	}
 	if o.DryRun {
 		// Opening a missing table on the target would create it, so a dry
 		// run compares only with the tables that already exist there.
@@ -78,22 +104,37 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 		}
 	}
 
-	var mismatched, failed []string
-	for _, name := range tables {
-		tr, err := m.table(ctx, name)
-		report.Tables = append(report.Tables, tr)
-		report.Totals.add(&tr.Counts)
-		if err != nil {
-			return report, err
-		}
+	var trs []TableReport
+	if o.Follow {
+		trs, err = m.online(ctx, tables, report)
+	} else {
+		trs, err = m.tables(ctx, tables)
+	}
+	for i := range trs {
+		report.Tables = append(report.Tables, trs[i])
+		report.Totals.add(&trs[i].Counts)
+	}
+	if err != nil {
+		return report, err
+	}
+	var mismatched, failed, moved []string
+	for _, tr := range trs {
+		name := tr.Table
 		if tr.DigestMismatches > 0 {
 			mismatched = append(mismatched, name)
 		}
 		if tr.RowsFailed > 0 {
 			failed = append(failed, name)
 		}
+		if tr.SourceChanged {
+			moved = append(moved, name)
+		}
 	}
 	var errs []error
+	if len(moved) > 0 {
+		report.SourceChanged = true
+		errs = append(errs, &SourceChangedError{Tables: moved})
+	}
 	if len(mismatched) > 0 {
 		errs = append(errs, &DigestMismatchError{Mismatches: report.Totals.DigestMismatches, Tables: mismatched})
 	}
@@ -106,22 +147,97 @@ func copyDB(ctx context.Context, src, dst persist.DB, opts *Options, h hooks) (*
 	return report, errors.Join(errs...)
 }
 
+// tables migrates the tables, up to opts.Parallel at once, started in
+// order. It returns the reports of the tables it started, in order, and
+// the first error; after an error it starts no more tables, and cancels
+// those under way.
+func (m *migration) tables(ctx context.Context, names []string) ([]TableReport, error) {
+	trs := make([]TableReport, len(names))
+	started, err := m.each(ctx, names, func(ctx context.Context, i int, name string) error {
+		var err error
+		trs[i], err = m.table(ctx, name)
+		return err
+	})
+	return trs[:started], err
+}
+
+// each calls fn for each name, up to opts.Parallel at once, started in
+// order (one at a time on this goroutine when Parallel is 1). It returns
+// how many it started and the first error; after an error it starts no
+// more, and cancels the context of those under way.
+func (m *migration) each(ctx context.Context, names []string, fn func(ctx context.Context, i int, name string) error) (int, error) {
+	if m.opts.Parallel == 1 {
+		for i, name := range names {
+			if err := fn(ctx, i, name); err != nil {
+				return i + 1, err
+			}
+		}
+		return len(names), nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	slots := make(chan struct{}, m.opts.Parallel)
+	started := 0
+	for i, name := range names {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		started++
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := fn(ctx, i, name); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel() // the others stop too
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return started, firstErr
+}
+
 // migration is one call of Copy.
 type migration struct {
 	src, dst persist.DB
 	opts     Options
 	dstHas   map[string]bool // dry run only: tables that exist on the target
+	seed     maphash.Seed    // of the fingerprints of the source's records
+
+	// srcWritten reports whether a write may have been committed to the
+	// source since the copy began (persist.MarkWrites).
+	srcWritten func(context.Context) (bool, error)
+	progMu     sync.Mutex // Progress is called once at a time
+
+	mu     sync.Mutex
+	failed map[string]map[string]bool // by table, the ids the target rejected
 	hooks
 }
 
 func (m *migration) progress(p Progress) {
 	if m.opts.Progress != nil {
+		m.progMu.Lock()
+		defer m.progMu.Unlock()
 		m.opts.Progress(p)
 	}
 }
 
 // table copies and verifies one table.
 func (m *migration) table(ctx context.Context, name string) (tr TableReport, err error) {
+	if m.started != nil {
+		m.started(name)
+	}
 	start := time.Now()
 	tr = TableReport{Table: name, Counts: newCounts()}
 	defer func() { tr.ElapsedSeconds = time.Since(start).Seconds() }()
@@ -159,28 +275,50 @@ func (m *migration) table(ctx context.Context, name string) (tr TableReport, err
 
 	if m.opts.DryRun {
 		verifyStart := time.Now()
-		err = m.verify(ctx, name, from, to, total, &tr, nil)
+		err = m.verify(ctx, name, from, to, total, &tr, nil, nil)
 		tr.VerifySeconds = time.Since(verifyStart).Seconds()
 		return tr, err
 	}
 	failed := map[string]bool{}
-	if err = m.copyRows(ctx, name, from, to, total, &tr, failed); err != nil {
+	m.mu.Lock()
+	m.failed[name] = failed
+	m.mu.Unlock()
+	read := newFingerprint(m.seed)
+	if err = m.copyRows(ctx, name, from, to, total, &tr, failed, read); err != nil {
 		return tr, err // the deferred endBulkLoad restores the indexes
+	}
+	if m.opts.Follow {
+		// The verification comes after following the feed.
+		return tr, m.endBulk(ctx, name, &finish, &tr)
 	}
 	// The copy verified what it wrote, unless the target cannot look
 	// records up by id; that one is compared by listing both sides.
+	verifyStart := time.Now()
 	if !tr.Verified {
-		verifyStart := time.Now()
-		err = m.verify(ctx, name, from, to, total, &tr, failed)
-		tr.VerifySeconds += time.Since(verifyStart).Seconds()
+		err = m.verify(ctx, name, from, to, total, &tr, failed, nil)
 	}
-	if finish != nil {
-		f := finish
-		finish = nil
-		m.progress(Progress{Table: name, Phase: PhaseIndex})
-		err = joinErrors(err, endBulkLoad(ctx, f, &tr))
+	if err == nil && tr.Verified {
+		var moved bool
+		var now int64
+		if moved, now, err = sourceMoved(ctx, from, m.srcWritten, read); moved {
+			tr.Verified, tr.SourceChanged = false, true
+			tr.addError(fmt.Sprintf("%s: source changed during the copy: the copy read %d records, the source holds %d, not all of them as read",
+				name, read.n, now))
+		}
 	}
-	return tr, err
+	tr.VerifySeconds += time.Since(verifyStart).Seconds()
+	return tr, joinErrors(err, m.endBulk(ctx, name, &finish, &tr))
+}
+
+// endBulk ends the bulk load *finish began, if any, and clears it.
+func (m *migration) endBulk(ctx context.Context, name string, finish *func(context.Context) error, tr *TableReport) error {
+	if *finish == nil {
+		return nil
+	}
+	f := *finish
+	*finish = nil
+	m.progress(Progress{Table: name, Phase: PhaseIndex})
+	return endBulkLoad(ctx, f, tr)
 }
 
 // finishTimeout bounds restoring the target's indexes after ctx was
@@ -220,11 +358,11 @@ func joinErrors(a, b error) error {
 // batch each: at most six are in memory (one being read, one queued for
 // the writer, one being written, one queued for the checker and, at most,
 // two being checked). The ids the target rejected are added to failed.
-func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
+func (m *migration) copyRows(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool, read *fingerprint) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var chk *checker
-	if !m.noLookup {
+	if !m.noLookup && !m.opts.Follow {
 		empty, err := isEmpty(ctx, to)
 		if err != nil {
 			return err
@@ -247,6 +385,9 @@ func (m *migration) copyRows(ctx context.Context, name string, from, to persist.
 			continue // drain, so the reader can see the cancellation and exit
 		}
 		tr.RowsRead += int64(len(batch))
+		for i := range batch {
+			read.add(&batch[i])
+		}
 		rejected, err := m.writeBatch(ctx, name, to, batch, tr)
 		maps.Copy(failed, rejected)
 		if werr = err; werr != nil {

@@ -17,3 +17,9 @@ func CopyByListing(ctx context.Context, src, dst persist.DB, opts *Options) (*Re
 func CopyByID(ctx context.Context, src, dst persist.DB, opts *Options) (*Report, error) {
 	return copyDB(ctx, src, dst, opts, hooks{noTail: true})
 }
+
+// CopyStarting is Copy calling started as each table's migration starts,
+// on the goroutine migrating it.
+func CopyStarting(ctx context.Context, src, dst persist.DB, opts *Options, started func(table string)) (*Report, error) {
+	return copyDB(ctx, src, dst, opts, hooks{started: started})
+}

@@ -67,16 +67,32 @@ type TableReport struct {
 	IndexSeconds   float64 `json:"index_seconds"`
 	VerifySeconds  float64 `json:"verify_seconds"`
 
-	// Verified is true once both sides were compared to the end. It stays
-	// false for a table whose copy was interrupted.
+	// Verified is true once both sides were compared to the end and the
+	// source was found unchanged since the copy read it. It stays false
+	// for a table whose copy was interrupted or whose source changed.
 	Verified bool `json:"verified"`
+
+	// SourceChanged is true when the source table took writes while it
+	// was migrated, so that the target may lack some of them (see
+	// [SourceChangedError]).
+	SourceChanged bool `json:"source_changed"`
 }
 
 // Report is the outcome of [Copy].
 type Report struct {
-	DryRun bool          `json:"dry_run"`
+	DryRun bool `json:"dry_run"`
+
+	// SourceChanged is true when any table's source changed during the
+	// migration (see [TableReport.SourceChanged]).
+	SourceChanged bool `json:"source_changed"`
+
 	Tables []TableReport `json:"tables"`
-	Totals Counts        `json:"totals"`
+
+	// Follow says what following the source's change feed did; nil
+	// without [Options.Follow].
+	Follow *FollowReport `json:"follow,omitempty"`
+
+	Totals Counts `json:"totals"`
 }
 
 func newCounts() Counts { return Counts{Errors: []string{}} }
@@ -103,4 +119,38 @@ func (c *Counts) add(t *Counts) {
 		c.addError(e)
 	}
 	c.ErrorsOmitted += t.ErrorsOmitted
+}
+
+// FollowReport is what following the source's change feed did (see
+// [Options.Follow]).
+type FollowReport struct {
+	// Resumed is true when an earlier run had finished the copy, so this
+	// one resumed following from the cursor that run saved, without
+	// copying.
+	Resumed bool `json:"resumed"`
+
+	// ChangesRead is the number of changes read from the feed.
+	ChangesRead int64 `json:"changes_read"`
+
+	// ChangesSkipped is the number of changes the target already held, at
+	// their revision or a later one: changes the copy had read, or read
+	// twice around the cursor taken before the copy.
+	ChangesSkipped int64 `json:"changes_skipped"`
+
+	// RecordsInserted, RecordsUpdated and RecordsDeleted count the
+	// records the changes inserted into the target, replaced on it and
+	// deleted from it. Several changes to one record read together are
+	// applied as one write.
+	RecordsInserted int64 `json:"records_inserted"`
+	RecordsUpdated  int64 `json:"records_updated"`
+	RecordsDeleted  int64 `json:"records_deleted"`
+
+	// RecordsFailed is the number of source records the target rejected
+	// as invalid ([persist.ErrInvalid]) while following; the target lacks
+	// them, and the tables' rows_failed and errors count and name them.
+	RecordsFailed int64 `json:"records_failed"`
+
+	// FollowSeconds is the time spent following, from the end of the copy
+	// to the start of the final verification.
+	FollowSeconds float64 `json:"follow_seconds"`
 }

@@ -22,10 +22,11 @@ type entry struct {
 // is exhausted.
 type producer func(ctx context.Context, emit func(entry) bool) error
 
-// listProducer lists s in id order, hashing each record. The listing runs
+// listProducer lists s in id order, hashing each record, and adding it
+// to fp unless that is nil. The listing runs
 // on a goroutine of its own, a batch ahead of the hashing, so the database
 // produces the next rows while this one hashes.
-func listProducer(s persist.Store, side, table string) producer {
+func listProducer(s persist.Store, side, table string, fp *fingerprint) producer {
 	return func(ctx context.Context, emit func(entry) bool) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -47,6 +48,9 @@ func listProducer(s persist.Store, side, table string) producer {
 						return fmt.Errorf("migrate: %s table %s listed by id out of byte order: %q after %q", side, table, rec.ID, prev)
 					}
 					prev, first = rec.ID, false
+					if fp != nil {
+						fp.add(rec)
+					}
 					e := entry{id: rec.ID}
 					e.sum, e.bad = jsonx.Digest(rec.Data)
 					if !emit(e) {
@@ -141,16 +145,17 @@ func (sc *scan) drain() {
 // verify merges the two sides listed in id order. In a real run (for a
 // target that cannot look records up by id) a source record missing from
 // the target or differing from it is a mismatch; in a dry run the missing
-// ones are what a copy would insert.
-func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool) error {
+// ones are what a copy would insert. The source's records are added to
+// srcRead unless it is nil.
+func (m *migration) verify(ctx context.Context, name string, from, to persist.Store, total int64, tr *TableReport, failed map[string]bool, srcRead *fingerprint) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	size := m.opts.BatchSize
 	var dstP producer
 	if to != nil {
-		dstP = listProducer(to, "target", name)
+		dstP = listProducer(to, "target", name, nil)
 	}
-	src := startScan(ctx, size, listProducer(from, "source", name))
+	src := startScan(ctx, size, listProducer(from, "source", name, srcRead))
 	dst := startScan(ctx, size, dstP)
 	defer func() {
 		cancel()

@@ -256,3 +256,17 @@ func TestChangeFeed_Closed(t *testing.T) {
 		t.Fatalf("follower after Close: %v, want ErrClosed", err)
 	}
 }
+
+func TestWriteMarker(t *testing.T) {
+	testURL(t)
+	persisttest.TestWriteMarker(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+		u := withSearchPath(t, newSchema(t), nil)
+		lg := pgtest.OpenLegacy(t, u)
+		db, err := postgres.Open(t.Context(), u, nil)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db, lg
+	}, true)
+}

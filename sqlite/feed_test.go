@@ -146,3 +146,28 @@ func TestChangeFeed_CrossProcess(t *testing.T) {
 		t.Fatalf("resumed with %s, want r5..r9", got)
 	}
 }
+
+func TestWriteMarker(t *testing.T) {
+	t.Run("File", func(t *testing.T) {
+		persisttest.TestWriteMarker(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			path := filepath.Join(t.TempDir(), "mark.db")
+			lg := sqlitetest.OpenLegacy(t, path)
+			db, err := sqlite.Open(t.Context(), path, nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, lg
+		}, false)
+	})
+	t.Run("Memory", func(t *testing.T) {
+		persisttest.TestWriteMarker(t, func(t *testing.T) (persist.DB, persisttest.Legacy) {
+			db, err := sqlite.Open(t.Context(), ":memory:", nil)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, nil
+		}, false)
+	})
+}

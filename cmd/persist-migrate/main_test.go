@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/persistkit/persist"
 	"github.com/persistkit/persist/internal/pgtest"
 	"github.com/persistkit/persist/internal/sqlitetest"
+	"github.com/persistkit/persist/migrate"
 )
 
 // buildBinary compiles the command, so the tests see what an operator
@@ -93,7 +96,8 @@ func TestExitCodes(t *testing.T) {
 
 	t.Run("Help", func(t *testing.T) {
 		r := runBinary(t, bin, "--help")
-		if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "5  partial failure") {
+		if r.code != 0 || !strings.Contains(r.stdout, "Exit codes:") || !strings.Contains(r.stdout, "5  partial failure") ||
+			!strings.Contains(r.stdout, "6  the source changed") {
 			t.Fatalf("--help: code %d, stdout %q", r.code, r.stdout)
 		}
 	})
@@ -158,6 +162,7 @@ func TestExitCodes(t *testing.T) {
 			"MissingTarget": {"--source", source},
 			"UnknownFlag":   {"--source", source, "--target", "sqlite:///x.db", "--bogus"},
 			"BadBatchSize":  {"--source", source, "--target", "sqlite:///x.db", "--batch-size", "0"},
+			"BadParallel":   {"--source", source, "--target", "sqlite:///x.db", "--parallel", "0"},
 			"UnknownTable":  {"--source", source, "--target", "sqlite:///" + filepath.Join(dir, "u.db"), "--tables", "nope"},
 			"UnknownScheme": {"--source", "mysql://h/db", "--target", "sqlite:///" + filepath.Join(dir, "u.db")},
 		} {
@@ -188,6 +193,19 @@ func TestExitCodes(t *testing.T) {
 		out := readReport(t, []byte(r.stdout))
 		if r.code != 5 || out.Totals.RowsFailed != 1 || out.Totals.RowsInserted != 2 {
 			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("Parallel", func(t *testing.T) {
+		path := filepath.Join(dir, "two.db")
+		seedDB(t, path, "a", "1", `{"n":1}`, "2", `{"n":2}`)
+		src := seedDB(t, path, "b", "3", `{"n":3}`)
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "par.db"), "--parallel", "2")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 0 || len(out.Tables) != 2 || out.Tables[0].Table != "a" || out.Totals.RowsVerified != 3 {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "copy a: 2 rows") || !strings.Contains(r.stderr, "copy b: 1 rows") {
+			t.Fatalf("stderr lacks a progress line per table:\n%s", r.stderr)
 		}
 	})
 	t.Run("DryRun", func(t *testing.T) {
@@ -290,4 +308,123 @@ func TestEarlierLayoutOddIDs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestClassify maps each of Copy's outcomes to its exit code, also when
+// several are joined: a changed source is reported before the mismatches
+// it may explain.
+func TestClassify(t *testing.T) {
+	moved := &migrate.SourceChangedError{Tables: []string{"t"}}
+	mismatch := &migrate.DigestMismatchError{Mismatches: 1, Tables: []string{"t"}}
+	partial := &migrate.PartialFailureError{Failed: 1, Tables: []string{"t"}}
+	for _, c := range []struct {
+		err    error
+		code   int
+		status string
+	}{
+		{nil, exitOK, "ok"},
+		{moved, exitSourceMoved, "source_changed"},
+		{errors.Join(moved, mismatch, partial), exitSourceMoved, "source_changed"},
+		{errors.Join(mismatch, partial), exitMismatch, "digest_mismatch"},
+		{partial, exitPartial, "partial_failure"},
+		{context.Canceled, exitUnknown, "interrupted"},
+	} {
+		if code, status := classify(c.err); code != c.code || status != c.status {
+			t.Errorf("classify(%v) = %d, %s; want %d, %s", c.err, code, status, c.code, c.status)
+		}
+	}
+}
+
+// seedFeed creates a SQLite file with the change feed on table, holding
+// the given records, and returns its URL.
+func seedFeed(tb testing.TB, path, table string, kv ...string) string {
+	tb.Helper()
+	ctx := context.Background()
+	u := "sqlite:///" + path
+	db, err := persist.Open(ctx, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.(persist.ChangeFeed).EnableFeed(ctx, table); err != nil {
+		tb.Fatal(err)
+	}
+	return seedDB(tb, path, table, kv...)
+}
+
+func TestFollow(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+
+	t.Run("NoFeed", func(t *testing.T) {
+		src := seedDB(t, filepath.Join(dir, "nofeed.db"), "posts", "a", `{"n":1}`)
+		target := filepath.Join(dir, "nofeed-target.db")
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+target, "--follow", "--until-caught-up")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 3 || out.Status != "invalid" || !strings.Contains(out.Error, "EnableFeed(posts)") {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(target); err == nil && len(out.Tables) != 0 {
+			t.Fatalf("copied before failing: %s", r.stdout)
+		}
+	})
+	t.Run("UsageErrors", func(t *testing.T) {
+		for _, args := range [][]string{{"--follow", "--dry-run"}, {"--until-caught-up"}} {
+			r := runBinary(t, bin, append([]string{"--source", "sqlite:///a.db", "--target", "sqlite:///b.db"}, args...)...)
+			if r.code != 3 {
+				t.Errorf("%v: code %d, stderr:\n%s", args, r.code, r.stderr)
+			}
+		}
+	})
+	t.Run("UntilCaughtUp", func(t *testing.T) {
+		src := seedFeed(t, filepath.Join(dir, "feed.db"), "posts", "a", `{"n":1}`, "b", `{"n":2}`)
+		r := runBinary(t, bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "feed-target.db"), "--follow", "--until-caught-up")
+		out := readReport(t, []byte(r.stdout))
+		if r.code != 0 || out.Follow == nil || out.Totals.RowsVerified != 2 || !out.Tables[0].Verified {
+			t.Fatalf("code %d, report %s, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "follow: 0 changes applied, caught up") {
+			t.Fatalf("stderr lacks the lag:\n%s", r.stderr)
+		}
+	})
+	t.Run("InterruptCatchesUpAndVerifies", func(t *testing.T) {
+		path := filepath.Join(dir, "live.db")
+		src := seedFeed(t, path, "posts", "a", `{"n":1}`)
+		cmd := exec.Command(bin, "--source", src, "--target", "sqlite:///"+filepath.Join(dir, "live-target.db"), "--follow")
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until it follows, caught up.
+		sc := bufio.NewScanner(stderr)
+		var log strings.Builder
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "caught up") {
+				break
+			}
+		}
+		// A write while it follows, then the interrupt: it is applied
+		// before the verification.
+		seedDB(t, path, "posts", "b", `{"n":2}`, "a", `{"n":3}`)
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		rest, _ := io.ReadAll(stderr)
+		log.Write(rest)
+		err = cmd.Wait()
+		out := readReport(t, stdout.Bytes())
+		if err != nil || out.ExitCode != 0 || out.Follow == nil || out.Follow.RecordsInserted != 1 || out.Follow.RecordsUpdated != 1 ||
+			out.Totals.RowsVerified != 2 {
+			t.Fatalf("exit %v, report %s, stderr:\n%s", err, stdout.String(), log.String())
+		}
+		if !strings.Contains(log.String(), "stopping: catching up") {
+			t.Fatalf("stderr does not say it is stopping:\n%s", log.String())
+		}
+	})
 }

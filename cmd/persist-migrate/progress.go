@@ -11,8 +11,8 @@ import (
 	"golang.org/x/term"
 )
 
-// progressView shows migrate.Progress on stderr. Updates arrive on the
-// goroutine running the copy, one per batch.
+// progressView shows migrate.Progress on stderr. Updates arrive one at a
+// time, one per batch, from the goroutines migrating the tables.
 type progressView interface {
 	update(migrate.Progress)
 	finish()
@@ -20,15 +20,16 @@ type progressView interface {
 
 // newProgressView draws a bar on a terminal, prints a line every
 // logInterval otherwise (a log file or a CI console cannot redraw), and
-// nothing when quiet.
-func newProgressView(stderr io.Writer, quiet bool) progressView {
+// nothing when quiet. Tables migrated in parallel get lines too: one bar
+// cannot show several tables.
+func newProgressView(stderr io.Writer, quiet, parallel bool) progressView {
 	if quiet {
 		return nopView{}
 	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stderr.(*os.File); ok && !parallel && term.IsTerminal(int(f.Fd())) {
 		return &barView{w: stderr}
 	}
-	return &lineView{w: stderr}
+	return &lineView{w: stderr, tables: map[string]*lineState{}}
 }
 
 type nopView struct{}
@@ -48,6 +49,17 @@ func (v *barView) update(p migrate.Progress) {
 	if v.bar == nil || p.Table != v.table || p.Phase != v.phase {
 		v.finish()
 		v.table, v.phase = p.Table, p.Phase
+		if p.Phase == migrate.PhaseFollow {
+			v.bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(v.w),
+				progressbar.OptionSetDescription(followLine(p)),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionThrottle(100*time.Millisecond),
+			)
+			_ = v.bar.Add(1)
+			return
+		}
 		if p.Phase == migrate.PhaseIndex {
 			// No counts to show: a spinner says the build is under way.
 			v.bar = progressbar.NewOptions64(-1,
@@ -72,6 +84,11 @@ func (v *barView) update(p migrate.Progress) {
 			progressbar.OptionSetRenderBlankState(true),
 		)
 	}
+	if p.Phase == migrate.PhaseFollow {
+		v.bar.Describe(followLine(p))
+		_ = v.bar.Add(1)
+		return
+	}
 	if p.Done > v.bar.GetMax64() {
 		v.bar.ChangeMax64(p.Done) // rows added to the source meanwhile
 	}
@@ -89,21 +106,41 @@ func (v *barView) finish() {
 // logInterval spaces the progress lines written to a non-terminal.
 const logInterval = 10 * time.Second
 
-// lineView prints a progress line at each phase start and every
+// lineView prints a progress line at each phase start of a table and every
 // logInterval, with the rate since the phase started.
 type lineView struct {
 	w      io.Writer
-	table  string
-	phase  migrate.Phase
-	start  time.Time
-	last   time.Time
-	active bool
+	tables map[string]*lineState
+}
+
+// lineState is where one table's lines are.
+type lineState struct {
+	phase    migrate.Phase
+	start    time.Time
+	last     time.Time
+	caughtUp bool // following: the lag was zero once
 }
 
 func (v *lineView) update(p migrate.Progress) {
 	now := time.Now()
-	if !v.active || p.Table != v.table || p.Phase != v.phase {
-		v.table, v.phase, v.start, v.last, v.active = p.Table, p.Phase, now, now, true
+	st := v.tables[p.Table]
+	if p.Phase == migrate.PhaseFollow {
+		// A line when following starts, when the lag first reaches zero,
+		// and every logInterval.
+		caughtUp := p.LagRecords == 0 && st != nil && st.phase == p.Phase && !st.caughtUp
+		if st == nil || st.phase != p.Phase || caughtUp || now.Sub(st.last) >= logInterval {
+			if st == nil || st.phase != p.Phase {
+				st = &lineState{phase: p.Phase, start: now}
+				v.tables[p.Table] = st
+			}
+			st.last = now
+			st.caughtUp = st.caughtUp || p.LagRecords == 0
+			fmt.Fprintln(v.w, followLine(p))
+		}
+		return
+	}
+	if st == nil || p.Phase != st.phase {
+		v.tables[p.Table] = &lineState{phase: p.Phase, start: now, last: now}
 		if p.Phase == migrate.PhaseIndex {
 			fmt.Fprintf(v.w, "%s %s: building the indexes deferred during the copy\n", p.Phase, p.Table)
 			return
@@ -111,11 +148,11 @@ func (v *lineView) update(p migrate.Progress) {
 		fmt.Fprintf(v.w, "%s %s: %d rows\n", p.Phase, p.Table, p.Total)
 		return
 	}
-	if now.Sub(v.last) < logInterval {
+	if now.Sub(st.last) < logInterval {
 		return
 	}
-	v.last = now
-	rate := float64(p.Done) / now.Sub(v.start).Seconds()
+	st.last = now
+	rate := float64(p.Done) / now.Sub(st.start).Seconds()
 	eta := ""
 	if rate > 0 && p.Total > p.Done {
 		eta = fmt.Sprintf(", ETA %s", time.Duration(float64(p.Total-p.Done)/rate*float64(time.Second)).Round(time.Second))
@@ -124,3 +161,11 @@ func (v *lineView) update(p migrate.Progress) {
 }
 
 func (v *lineView) finish() {}
+
+// followLine describes following's progress.
+func followLine(p migrate.Progress) string {
+	if p.LagRecords == 0 {
+		return fmt.Sprintf("follow: %d changes applied, caught up (lag 0 changes, 0 s)", p.Done)
+	}
+	return fmt.Sprintf("follow: %d changes applied, lag %d changes, %.1f s", p.Done, p.LagRecords, p.LagSeconds)
+}

@@ -26,6 +26,7 @@ const (
 	exitUsage       = 3
 	exitUnknown     = 4
 	exitPartial     = 5
+	exitSourceMoved = 6
 )
 
 // output is the JSON report: the migrate.Report plus the endpoints
@@ -65,11 +66,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		reportW = f
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stopFollow, stop := interrupts(cfg, stderr)
 	defer stop()
 
-	view := newProgressView(stderr, cfg.quiet)
-	report, err := migrateURLs(ctx, cfg, view, scrub.writer(stderr))
+	view := newProgressView(stderr, cfg.quiet, cfg.parallel > 1)
+	report, err := migrateURLs(ctx, cfg, stopFollow, view, scrub.writer(stderr))
 	view.finish()
 
 	code, status := classify(err)
@@ -101,8 +102,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// interrupts returns a context that SIGINT and SIGTERM cancel, except
+// while following without --until-caught-up: there the first one closes
+// stopFollow instead, so the run catches up and verifies, and only a
+// second one cancels. stop releases the signals.
+func interrupts(cfg *config, stderr io.Writer) (ctx context.Context, stopFollow <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var follow chan struct{}
+	if cfg.follow && !cfg.untilCaughtUp {
+		follow = make(chan struct{})
+		stopFollow = follow
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-sigs:
+				if follow == nil {
+					cancel()
+					return
+				}
+				fmt.Fprintln(stderr, "persist-migrate: stopping: catching up with the source, then verifying every record; interrupt again to abort")
+				close(follow)
+				follow = nil
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, stopFollow, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
 // migrateURLs opens both databases and copies. The report is never nil.
-func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Writer) (*migrate.Report, error) {
+func migrateURLs(ctx context.Context, cfg *config, stopFollow <-chan struct{}, view progressView, logW io.Writer) (*migrate.Report, error) {
 	empty := &migrate.Report{DryRun: cfg.dryRun, Tables: []migrate.TableReport{}, Totals: migrate.Counts{Errors: []string{}}}
 	level := slog.LevelInfo
 	if cfg.quiet {
@@ -131,10 +169,13 @@ func migrateURLs(ctx context.Context, cfg *config, view progressView, logW io.Wr
 		return empty, fmt.Errorf("target: %w", err)
 	}
 	report, err := migrate.Copy(ctx, src, dst, &migrate.Options{
-		Tables:    cfg.tables,
-		BatchSize: cfg.batchSize,
-		DryRun:    cfg.dryRun,
-		Progress:  view.update,
+		Tables:     cfg.tables,
+		BatchSize:  cfg.batchSize,
+		Parallel:   cfg.parallel,
+		DryRun:     cfg.dryRun,
+		Follow:     cfg.follow,
+		StopFollow: stopFollow,
+		Progress:   view.update,
 	})
 	view.finish() // end the bar's line before the backends log their closing
 	return report, err
@@ -162,14 +203,17 @@ func openSource(ctx context.Context, url string, opts *persist.Options) (persist
 }
 
 // classify maps Copy's error to the documented exit code and a status word
-// for the report. A digest mismatch wins over a partial failure: data on
-// the target that differs from the source is the graver finding.
+// for the report. A changed source wins over a digest mismatch, which the
+// change may explain, and a digest mismatch over a partial failure: data
+// on the target that differs from the source is the graver finding.
 func classify(err error) (int, string) {
 	var mismatch *migrate.DigestMismatchError
 	var partial *migrate.PartialFailureError
 	switch {
 	case err == nil:
 		return exitOK, "ok"
+	case errors.Is(err, migrate.ErrSourceChanged):
+		return exitSourceMoved, "source_changed"
 	case errors.As(err, &mismatch):
 		return exitMismatch, "digest_mismatch"
 	case errors.As(err, &partial):

@@ -28,6 +28,14 @@ func printSummary(w io.Writer, out *output) {
 		}
 		row("total", &r.Totals)
 		tw.Flush()
+		if f := r.Follow; f != nil {
+			resumed := ""
+			if f.Resumed {
+				resumed = " (resumed from the saved cursor; the copy was done)"
+			}
+			fmt.Fprintf(w, "follow%s: %d changes read, %d skipped as already applied; %d records inserted, %d updated, %d deleted in %.1f s\n",
+				resumed, f.ChangesRead, f.ChangesSkipped, f.RecordsInserted, f.RecordsUpdated, f.RecordsDeleted, f.FollowSeconds)
+		}
 		if secs := r.Totals.ElapsedSeconds; secs > 0 && r.Totals.RowsRead > 0 {
 			fmt.Fprintf(w, "%.0f rows/s including verification\n", float64(r.Totals.RowsRead)/secs)
 		}
@@ -59,6 +67,8 @@ func meaning(code int, status string) string {
 		return "invalid input"
 	case exitPartial:
 		return "partial failure: the target rejected some records; the rest was copied"
+	case exitSourceMoved:
+		return "the source changed while it was copied: not verified; stop its writers and copy into an empty target again, or use --follow"
 	}
 	if status == "interrupted" {
 		return "interrupted; run the same command again to resume"

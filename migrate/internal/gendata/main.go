@@ -28,10 +28,11 @@ func main() {
 	n := flag.Int("n", 1_000_000, "number of records")
 	out := flag.String("out", "bench.db", "SQLite file to create (replaced if it exists)")
 	table := flag.String("table", "pipeline_runs", "table name")
+	ntables := flag.Int("tables", 1, "spread the records evenly over this many tables, named TABLE_1, TABLE_2, ... when more than one")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
 	start := time.Now()
-	bytes, err := generate(context.Background(), *out, *table, *n, *seed)
+	bytes, err := generate(context.Background(), *out, *table, *ntables, *n, *seed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gendata:", err)
 		os.Exit(1)
@@ -44,7 +45,7 @@ func main() {
 // under SQLite's limit of 32766.
 const rowsPerInsert = 500
 
-func generate(ctx context.Context, path, table string, n int, seed uint64) (int64, error) {
+func generate(ctx context.Context, path, table string, ntables, n int, seed uint64) (int64, error) {
 	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
 		return 0, err
 	}
@@ -55,6 +56,28 @@ func generate(ctx context.Context, path, table string, n int, seed uint64) (int6
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	if ntables <= 1 {
+		return fill(ctx, db, g, table, n)
+	}
+	var total int64
+	for i := range ntables {
+		// The first tables take the remainder.
+		k := n / ntables
+		if i < n%ntables {
+			k++
+		}
+		b, err := fill(ctx, db, g, fmt.Sprintf("%s_%d", table, i+1), k)
+		if err != nil {
+			return 0, err
+		}
+		total += b
+	}
+	return total, nil
+}
+
+// fill creates table in the earlier portal's layout and writes n records.
+func fill(ctx context.Context, db *sql.DB, g *gen, table string, n int) (int64, error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE `+table+` (id TEXT PRIMARY KEY, data TEXT NOT NULL CHECK(json_valid(data)))`); err != nil {
 		return 0, err
 	}
@@ -70,7 +93,6 @@ func generate(ctx context.Context, path, table string, n int, seed uint64) (int6
 	}
 	defer stmt.Close()
 
-	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	var total int64
 	args := make([]any, 0, 2*rowsPerInsert)
 	flush := func() error {
