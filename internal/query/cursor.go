@@ -70,3 +70,22 @@ func (s *Spec) decodeCursor(text string) (*Cursor, error) {
 	}
 	return out, nil
 }
+
+// Next returns a copy of s that resumes after the record with document
+// data at insertion position seq: what decoding s.Cursor(data, seq) gives,
+// without the round trip.
+func (s *Spec) Next(data []byte, seq int64) *Spec {
+	c := &Cursor{Seq: seq}
+	for _, k := range s.Fields() {
+		v := Value{Rank: RankMissing, Key: []byte{byte(RankMissing)}}
+		if raw := Lookup(data, k.Path); raw != nil {
+			if pv, err := ParseValue(raw); err == nil {
+				v = pv
+			}
+		}
+		c.Values = append(c.Values, v)
+	}
+	next := *s
+	next.After = c
+	return &next
+}
