@@ -227,7 +227,8 @@ type openFunc = func(t *testing.T) persist.DB
 //     previously obtained iterator, is ErrClosed; operations racing with
 //     Close end in ErrClosed.
 //   - Typed: [persist.Typed] over a struct type round-trips through Put,
-//     Insert, Get, Modify, Query, List and Delete.
+//     Insert, Get, Modify, Query, List and Delete; its Find, FindPage and
+//     CountWhere name fields by their JSON tags, nested ones too.
 func TestStore(t *testing.T, open func(t *testing.T) persist.DB) {
 	t.Run("CRUD", func(t *testing.T) { testCRUD(t, open) })
 	t.Run("Revision", func(t *testing.T) { testRevision(t, open) })
