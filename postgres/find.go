@@ -261,7 +261,7 @@ func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Rec
 		var rows pgx.Rows
 		err = s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
 			var err error
-			rows, err = q.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+			rows, err = q.Query(ctx, sql, args...)
 			return err
 		})
 		if err != nil {
@@ -359,7 +359,7 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (persist.Page, er
 	var p persist.Page
 	err = s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
 		p = persist.Page{}
-		rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -402,7 +402,7 @@ func (s *Store) CountWhere(ctx context.Context, q persist.Query) (int64, error) 
 	sql, args := s.findSQL(spec, 0, true)
 	var n int64
 	err = s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
-		return q.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&n)
+		return q.QueryRow(ctx, sql, args...).Scan(&n)
 	})
 	return n, err
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -87,16 +88,88 @@ func (w *sqlBuilder) cond(c query.Cond) {
 		w.add(`NOT `)
 		w.eq(c.Path, c.Value)
 	case query.Lt, query.Le, query.Gt, query.Ge:
-		// Only values of the operand's type: keys of one rank lie in
-		// [rank, rank+1).
-		r := byte(c.Value.Rank)
-		op := map[query.Op]string{query.Lt: " < ", query.Le: " <= ", query.Gt: " > ", query.Ge: " >= "}[c.Op]
-		w.add(`(`+k+op+`? AND `+k+` >= ? AND `+k+` < ?)`, c.Value.Key, []byte{r}, []byte{r + 1})
+		r := rangeOf(c)
+		w.add(`(`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, r.lo, r.hi)
 	case query.In, query.NotIn:
 		if c.Op == query.NotIn {
 			w.add(`NOT `)
 		}
 		w.in(c.Path, c.Values)
+	}
+}
+
+// keyRange is a range of keys, each end inclusive or not.
+type keyRange struct {
+	lo, hi         []byte
+	loIncl, hiIncl bool
+}
+
+func (r keyRange) loOp() string {
+	if r.loIncl {
+		return ` >= `
+	}
+	return ` > `
+}
+
+func (r keyRange) hiOp() string {
+	if r.hiIncl {
+		return ` <= `
+	}
+	return ` < `
+}
+
+// rangeOf is the key range of a comparison. It matches only values of the
+// operand's type, whose keys lie in [rank, rank+1).
+func rangeOf(c query.Cond) keyRange {
+	rank := []byte{byte(c.Value.Rank)}
+	next := []byte{byte(c.Value.Rank) + 1}
+	switch c.Op {
+	case query.Lt:
+		return keyRange{lo: rank, loIncl: true, hi: c.Value.Key}
+	case query.Le:
+		return keyRange{lo: rank, loIncl: true, hi: c.Value.Key, hiIncl: true}
+	case query.Gt:
+		return keyRange{lo: c.Value.Key, hi: next}
+	}
+	return keyRange{lo: c.Value.Key, loIncl: true, hi: next}
+}
+
+// intersect narrows r to what o also allows.
+func (r keyRange) intersect(o keyRange) keyRange {
+	if c := bytes.Compare(o.lo, r.lo); c > 0 || c == 0 && !o.loIncl {
+		r.lo, r.loIncl = o.lo, o.loIncl
+	}
+	if c := bytes.Compare(o.hi, r.hi); c < 0 || c == 0 && !o.hiIncl {
+		r.hi, r.hiIncl = o.hi, o.hiIncl
+	}
+	return r
+}
+
+// conds writes the conditions ANDed. The comparisons on one path become
+// one range with the tightest ends, which SQLite's planner needs to scan
+// only that range of an index: given two lower bounds, it may take the
+// looser.
+func (w *sqlBuilder) conds(cs []query.Cond) {
+	ranges := map[string]keyRange{}
+	var order []string
+	for _, c := range cs {
+		if c.Op < query.Lt || c.Op > query.Ge {
+			w.add(` AND `)
+			w.cond(c)
+			continue
+		}
+		p := strings.Join(c.Path, ".")
+		if r, ok := ranges[p]; ok {
+			ranges[p] = r.intersect(rangeOf(c))
+			continue
+		}
+		ranges[p] = rangeOf(c)
+		order = append(order, p)
+	}
+	for _, p := range order {
+		r := ranges[p]
+		k := keySQL(strings.Split(p, "."))
+		w.add(` AND (`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, r.lo, r.hi)
 	}
 }
 
@@ -188,10 +261,7 @@ func (w *sqlBuilder) after(s *query.Spec) {
 func whereSQL(s *query.Spec, limit int, ordered bool) (string, []any) {
 	var w sqlBuilder
 	w.add(` WHERE 1`)
-	for _, c := range s.Conds {
-		w.add(` AND `)
-		w.cond(c)
-	}
+	w.conds(s.Conds)
 	if s.After != nil && ordered {
 		w.add(` AND `)
 		w.after(s)
@@ -239,14 +309,32 @@ func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Rec
 func (s *Store) findStream(ctx context.Context, spec *query.Spec, yield func(persist.Record, error) bool) {
 	const op = "find"
 	var rows *sql.Rows
+	var closeStmt *sql.Stmt
+	defer func() {
+		if closeStmt != nil {
+			closeStmt.Close()
+		}
+	}()
 	err := s.run(ctx, op, "", func(ctx context.Context) error {
 		where, args := whereSQL(spec, spec.Limit, true)
 		q := `SELECT id, data, revision, created_at, updated_at FROM ` + s.t.from + where
-		var err error
 		if s.tx != nil {
+			var err error
 			rows, err = s.tx.sqlTx.QueryContext(ctx, q, args...)
-		} else {
-			rows, err = s.db.readers.QueryContext(ctx, q, args...)
+			return err
+		}
+		st, cached, err := s.t.pageStmt(ctx, s.db.readers, q)
+		if err != nil {
+			return err
+		}
+		if rows, err = st.QueryContext(ctx, args...); !cached {
+			// Closing a statement waits for its rows; the statement is
+			// closed when they are.
+			if err != nil {
+				st.Close()
+			} else {
+				closeStmt = st
+			}
 		}
 		return err
 	})
@@ -356,7 +444,18 @@ func (s *Store) CountWhere(ctx context.Context, q persist.Query) (int64, error) 
 	var n int64
 	err = s.run(ctx, op, "", func(ctx context.Context) error {
 		where, args := whereSQL(spec, 0, false)
-		return s.reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.t.from+where, args...).Scan(&n)
+		q := `SELECT COUNT(*) FROM ` + s.t.from + where
+		if s.tx != nil {
+			return s.tx.sqlTx.QueryRowContext(ctx, q, args...).Scan(&n)
+		}
+		st, cached, err := s.t.pageStmt(ctx, s.db.readers, q)
+		if err != nil {
+			return err
+		}
+		if !cached {
+			defer st.Close()
+		}
+		return st.QueryRowContext(ctx, args...).Scan(&n)
 	})
 	return n, err
 }
