@@ -125,10 +125,12 @@ func OrderBy(path string, dir Direction) Query { return Query{}.OrderBy(path, di
 
 // Where returns q with one more condition. value is encoded with
 // encoding/json now, so later changes to it do not affect q; a value that
-// does not encode makes the query [ErrInvalid] when it runs.
+// does not encode makes the query [ErrInvalid] when it runs. nil is JSON
+// null (Where("n", "==", nil) matches a null field), except for exists
+// and missing, which take no value.
 func (q Query) Where(path, op string, value any) Query {
 	c := Condition{Path: path, Op: op}
-	if value != nil {
+	if value != nil || op != "exists" && op != "missing" {
 		b, err := json.Marshal(value)
 		if err != nil && q.err == nil {
 			q.err = fmt.Errorf("value for %s %s: %v", path, op, err)

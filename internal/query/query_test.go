@@ -96,7 +96,7 @@ func TestParseLimits(t *testing.T) {
 		{"RangeOnBool", persist.Where("a", "<", true), false, false},
 		{"RangeOnNull", persist.Where("a", "<", nil), false, false},
 		{"ExistsWithValue", persist.Where("a", "exists", 1), false, false},
-		{"EqWithoutValue", persist.Where("a", "==", nil), false, false},
+		{"EqNil", persist.Where("a", "==", nil), false, true},
 		{"InNotArray", persist.Where("a", "in", 1), false, false},
 		{"EmptyPath", persist.Where("", "exists", nil), false, false},
 		{"EmptySegment", persist.Where("a..b", "exists", nil), false, false},
