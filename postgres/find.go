@@ -241,10 +241,8 @@ func (s *Store) findSQL(spec *query.Spec, limit int, count bool) (string, []any)
 // cursors names the server-side cursors of Finds inside transactions.
 var cursors atomic.Uint64
 
-// Find returns the records q matches in q's order, with one statement.
-// Outside a transaction it streams on a connection of its own, so the loop
-// body may use the DB; inside one it declares a cursor and fetches it a
-// page at a time, so the loop body may use the transaction between pages.
+// Find returns the records q matches in q's order, with one statement
+// (see stream).
 func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
 		const op = "find"
@@ -258,48 +256,62 @@ func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Rec
 			return
 		}
 		sql, args := s.findSQL(spec, spec.Limit, false)
-		if s.tx != nil {
-			s.findCursor(ctx, sql, args, yield)
-			return
-		}
-		var rows pgx.Rows
-		err = s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
-			var err error
-			rows, err = q.Query(ctx, sql, args...)
-			return err
-		})
-		if err != nil {
-			yield(persist.Record{}, err)
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var rec persist.Record
-			var seq int64
-			var data []byte
-			if err := rows.Scan(&rec.ID, &seq, &data, &rec.Revision, &rec.Created, &rec.Updated); err != nil {
-				yield(persist.Record{}, s.db.mapError(ctx, op, s.t.name, "", err, true))
-				return
-			}
-			rec.Data = data
-			if !yield(utc(rec), nil) {
-				return
-			}
-			if s.db.closed.Load() {
-				yield(persist.Record{}, &persist.Error{Op: op, Table: s.t.name, Err: persist.ErrClosed})
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(persist.Record{}, s.db.mapError(ctx, op, s.t.name, "", err, true))
-		}
+		s.stream(ctx, op, sql, args, yield)
 	}
 }
 
-// findCursor runs a Find inside a transaction through a server-side
-// cursor: one execution of the statement, fetched a page at a time.
-func (s *Store) findCursor(ctx context.Context, sql string, args []any, yield func(persist.Record, error) bool) {
-	const op = "find"
+// stream yields the rows (id, seq, data, revision, created_at, updated_at)
+// of one statement, executed once. Outside a transaction it streams on a
+// connection of its own, so the loop body may use the DB; inside one it
+// declares a cursor and fetches it a page at a time, so the loop body may
+// use the transaction between pages. args may start with a
+// pgx.QueryExecMode, which applies outside a transaction.
+func (s *Store) stream(ctx context.Context, op, sql string, args []any, yield func(persist.Record, error) bool) {
+	if s.tx != nil {
+		if len(args) > 0 {
+			if _, ok := args[0].(pgx.QueryExecMode); ok {
+				args = args[1:]
+			}
+		}
+		s.streamCursor(ctx, op, sql, args, yield)
+		return
+	}
+	var rows pgx.Rows
+	err := s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
+		var err error
+		rows, err = q.Query(ctx, sql, args...)
+		return err
+	})
+	if err != nil {
+		yield(persist.Record{}, err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rec persist.Record
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&rec.ID, &seq, &data, &rec.Revision, &rec.Created, &rec.Updated); err != nil {
+			yield(persist.Record{}, s.db.mapError(ctx, op, s.t.name, "", err, true))
+			return
+		}
+		rec.Data = data
+		if !yield(utc(rec), nil) {
+			return
+		}
+		if s.db.closed.Load() {
+			yield(persist.Record{}, &persist.Error{Op: op, Table: s.t.name, Err: persist.ErrClosed})
+			return
+		}
+	}
+	if err := rows.Err(); err != nil {
+		yield(persist.Record{}, s.db.mapError(ctx, op, s.t.name, "", err, true))
+	}
+}
+
+// streamCursor runs a statement inside a transaction through a
+// server-side cursor: one execution, fetched a page at a time.
+func (s *Store) streamCursor(ctx context.Context, op, sql string, args []any, yield func(persist.Record, error) bool) {
 	name := fmt.Sprintf("persist_find_%d", cursors.Add(1))
 	err := s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
 		_, err := q.Exec(ctx, "DECLARE "+name+" NO SCROLL CURSOR FOR "+sql, args...)

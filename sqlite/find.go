@@ -307,7 +307,14 @@ func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Rec
 }
 
 func (s *Store) findStream(ctx context.Context, spec *query.Spec, yield func(persist.Record, error) bool) {
-	const op = "find"
+	where, args := whereSQL(spec, spec.Limit, true)
+	s.stream(ctx, "find", where, args, yield)
+}
+
+// stream yields the records one statement selects (where is its text
+// after FROM), executed once: on a reader connection, prepared and cached,
+// or inside the transaction.
+func (s *Store) stream(ctx context.Context, op, where string, args []any, yield func(persist.Record, error) bool) {
 	var rows *sql.Rows
 	var closeStmt *sql.Stmt
 	defer func() {
@@ -316,7 +323,6 @@ func (s *Store) findStream(ctx context.Context, spec *query.Spec, yield func(per
 		}
 	}()
 	err := s.run(ctx, op, "", func(ctx context.Context) error {
-		where, args := whereSQL(spec, spec.Limit, true)
 		q := `SELECT id, data, revision, created_at, updated_at FROM ` + s.t.from + where
 		if s.tx != nil {
 			var err error
