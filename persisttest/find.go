@@ -315,6 +315,24 @@ func testFind(t *testing.T, open openFunc) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A Find that is the transaction's first statement.
+		err = db.Tx(t.Context(), func(tx persist.Tx) error {
+			ts, err := tx.Store("items")
+			if err != nil {
+				return err
+			}
+			recs, err := collect(t, ts.Find(t.Context(), persist.Where("n", "==", 1)))
+			if err != nil {
+				return err
+			}
+			if got := idsOf(recs); !slices.Equal(got, []string{"int", "float", "in-tx"}) {
+				return fmt.Errorf("find first in tx = %q", got)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("WritesDuringFind", func(t *testing.T) {
