@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,12 +47,15 @@ func benchRounds() int {
 // declared indexes, against the same data in a second table queried with
 // hand-written SQL over hand-made expression indexes, persist and raw
 // alternating which goes first each round.
-func BenchmarkFind(b *testing.B) {
-	testURL(b)
+// runsFixture is a fresh schema holding n runs in the persist table
+// "runs", with the declared indexes, and the same rows in "rawruns" with
+// hand-made expression indexes, and a raw pool; it returns the store, the
+// pool and rawruns' qualified name.
+func runsFixture(b *testing.B, n int) (persist.Store, *pgxpool.Pool, string) {
+	b.Helper()
 	ctx := context.Background()
 	db, schema := mustOpen(b, nil)
 	s := mustStore(b, db, "runs")
-	n := runRows()
 	for start := 0; start < n; start += 10_000 {
 		var recs []persist.Record
 		for i := start; i < min(start+10_000, n); i++ {
@@ -61,10 +65,7 @@ func BenchmarkFind(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, idx := range []persist.Index{
-		{Name: "by_pipeline", Fields: []persist.Sort{{Path: "pipeline"}, {Path: "status"}, {Path: "started", Dir: persist.Desc}}},
-		{Name: "by_started", Fields: []persist.Sort{{Path: "started"}}},
-	} {
+	for _, idx := range runIndexes {
 		if err := persist.EnsureIndex(ctx, s, idx); err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +78,7 @@ func BenchmarkFind(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pool.Close()
+	b.Cleanup(pool.Close)
 	raw := ident.Quote(schema) + ".rawruns"
 	for _, stmt := range []string{
 		"CREATE TABLE " + raw + " AS SELECT id, data, revision, created_at, updated_at FROM " + ident.Quote(schema) + ".runs",
@@ -90,6 +91,38 @@ func BenchmarkFind(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	return s, pool, raw
+}
+
+// runIndexes are the indexes the benchmarks declare.
+var runIndexes = []persist.Index{
+	{Name: "by_pipeline", Fields: []persist.Sort{{Path: "pipeline"}, {Path: "status"}, {Path: "started", Dir: persist.Desc}}},
+	{Name: "by_started", Fields: []persist.Sort{{Path: "started"}}},
+}
+
+// alternate runs persist and raw for benchRounds, swapping which goes
+// first each round.
+func alternate(b *testing.B, persistFn, rawFn func(b *testing.B)) {
+	for i := range benchRounds() {
+		if i%2 == 0 {
+			b.Run("persist", persistFn)
+			b.Run("raw", rawFn)
+		} else {
+			b.Run("raw", rawFn)
+			b.Run("persist", persistFn)
+		}
+	}
+}
+
+// BenchmarkFind compares three list-screen queries through persist, with
+// declared indexes, against the same data in a second table queried with
+// hand-written SQL over hand-made expression indexes, persist and raw
+// alternating which goes first each round.
+func BenchmarkFind(b *testing.B) {
+	testURL(b)
+	ctx := context.Background()
+	n := runRows()
+	s, pool, raw := runsFixture(b, n)
 	const cols = "id, data, revision, created_at, updated_at"
 	newestSQL := "SELECT " + cols + " FROM " + raw +
 		" WHERE data->>'pipeline' = $1 AND data->>'status' = $2 ORDER BY (data->>'started')::bigint DESC LIMIT 20"
@@ -183,16 +216,79 @@ func BenchmarkFind(b *testing.B) {
 		}},
 	}
 	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			for i := range benchRounds() {
-				if i%2 == 0 {
-					b.Run("persist", c.persist)
-					b.Run("raw", c.rawF)
-				} else {
-					b.Run("raw", c.rawF)
-					b.Run("persist", c.persist)
-				}
-			}
-		})
+		b.Run(c.name, func(b *testing.B) { alternate(b, c.persist, c.rawF) })
 	}
+}
+
+// BenchmarkFindScan reads every run through a filter no index serves
+// (duration_ms >= 0 holds for all), persist against the raw statement.
+func BenchmarkFindScan(b *testing.B) {
+	testURL(b)
+	ctx := context.Background()
+	n := runRows()
+	s, pool, raw := runsFixture(b, n)
+	q := persist.Where("duration_ms", ">=", 0)
+	alternate(b, func(b *testing.B) {
+		for range b.N {
+			k := 0
+			for _, err := range s.Find(ctx, q) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				k++
+			}
+			if k != n {
+				b.Fatalf("read %d, want %d", k, n)
+			}
+		}
+	}, func(b *testing.B) {
+		for range b.N {
+			rows, err := pool.Query(ctx, "SELECT id, data, revision, created_at, updated_at FROM "+raw+" WHERE (data->>'duration_ms')::bigint >= $1", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			k := 0
+			for rows.Next() {
+				var rec persist.Record
+				var data []byte
+				if err := rows.Scan(&rec.ID, &data, &rec.Revision, &rec.Created, &rec.Updated); err != nil {
+					b.Fatal(err)
+				}
+				k++
+			}
+			rows.Close()
+			if k != n {
+				b.Fatalf("read %d, want %d", k, n)
+			}
+		}
+	})
+}
+
+// BenchmarkPutIndexed is Put into a table with the two declared indexes
+// (persist) against Put into one without (raw here meaning "no index"),
+// on 8 workers.
+func BenchmarkPutIndexed(b *testing.B) {
+	testURL(b)
+	ctx := context.Background()
+	db, _ := mustOpen(b, nil)
+	plain, indexed := mustStore(b, db, "plain"), mustStore(b, db, "indexed")
+	if _, err := plain.Count(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for _, idx := range runIndexes {
+		if err := persist.EnsureIndex(ctx, indexed, idx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var round atomic.Int64
+	put := func(s persist.Store) func(b *testing.B) {
+		return func(b *testing.B) {
+			r := round.Add(1)
+			parallel(b, func(i int64) error {
+				_, err := s.Put(ctx, persist.Record{ID: fmt.Sprintf("r%d-%d", r, i), Data: runDoc(int(i))})
+				return err
+			})
+		}
+	}
+	alternate(b, put(indexed), put(plain))
 }

@@ -29,7 +29,13 @@ const (
 func registerQueryFunctions() error {
 	err := msqlite.RegisterDeterministicScalarFunction(keyFunc, 1,
 		func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-			return query.Key(jsonArg(args[0])), nil
+			switch v := args[0].(type) {
+			case string:
+				return query.Key(v), nil
+			case []byte:
+				return query.Key(v), nil
+			}
+			return query.Key(""), nil // NULL: a missing field
 		})
 	if err != nil {
 		return err
@@ -169,6 +175,21 @@ func (w *sqlBuilder) conds(cs []query.Cond) {
 	for _, p := range order {
 		r := ranges[p]
 		k := keySQL(strings.Split(p, "."))
+		// BETWEEN calls persist_key once per row where two comparisons
+		// call it twice, which a scan pays on every row. It takes
+		// inclusive ends: the key just after lo is lo+0x00, and the end
+		// of a type's keys, rank+1, is [rank, 0xFF], which no key
+		// reaches (the byte after the rank is a sign class or UTF-8).
+		if !r.loIncl {
+			r.lo, r.loIncl = append(bytes.Clone(r.lo), 0), true
+		}
+		if !r.hiIncl && len(r.hi) == 1 {
+			r.hi, r.hiIncl = []byte{r.hi[0] - 1, 0xFF}, true
+		}
+		if r.hiIncl {
+			w.add(` AND (`+k+` BETWEEN ? AND ?)`, r.lo, r.hi)
+			continue
+		}
 		w.add(` AND (`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, r.lo, r.hi)
 	}
 }

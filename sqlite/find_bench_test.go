@@ -39,19 +39,22 @@ func runDoc(i int) string {
 // declared indexes, against the same data in a second table queried with
 // hand-written SQL over hand-made json_extract indexes, alternating
 // persist and raw each round (PERSIST_BENCH_ROUNDS).
-func BenchmarkFind(b *testing.B) {
+// runsFixture is a file holding n runs in the persist table "runs", with
+// the declared indexes, and the same rows in "rawruns" with hand-made
+// json_extract indexes, and a raw database/sql handle on the file.
+func runsFixture(b *testing.B, n int) (persist.Store, *sql.DB) {
+	b.Helper()
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "find.db")
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	s, err := db.Store("runs")
 	if err != nil {
 		b.Fatal(err)
 	}
-	n := runRows()
 	for start := 0; start < n; start += 10_000 {
 		var recs []persist.Record
 		for i := start; i < min(start+10_000, n); i++ {
@@ -61,10 +64,7 @@ func BenchmarkFind(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, idx := range []persist.Index{
-		{Name: "by_pipeline", Fields: []persist.Sort{{Path: "pipeline"}, {Path: "status"}, {Path: "started", Dir: persist.Desc}}},
-		{Name: "by_started", Fields: []persist.Sort{{Path: "started"}}},
-	} {
+	for _, idx := range runIndexes {
 		if err := persist.EnsureIndex(ctx, s, idx); err != nil {
 			b.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func BenchmarkFind(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer raw.Close()
+	b.Cleanup(func() { raw.Close() })
 	for _, stmt := range []string{
 		`CREATE TABLE rawruns AS SELECT id, data, revision, created_at, updated_at FROM runs`,
 		`CREATE INDEX rawruns_p ON rawruns (json_extract(data, '$.pipeline'), json_extract(data, '$.status'), json_extract(data, '$.started') DESC)`,
@@ -83,6 +83,23 @@ func BenchmarkFind(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	return s, raw
+}
+
+// runIndexes are the indexes the benchmarks declare.
+var runIndexes = []persist.Index{
+	{Name: "by_pipeline", Fields: []persist.Sort{{Path: "pipeline"}, {Path: "status"}, {Path: "started", Dir: persist.Desc}}},
+	{Name: "by_started", Fields: []persist.Sort{{Path: "started"}}},
+}
+
+// BenchmarkFind compares three list-screen queries through persist, with
+// declared indexes, against the same data in a second table queried with
+// hand-written SQL over hand-made json_extract indexes, alternating
+// persist and raw each round (PERSIST_BENCH_ROUNDS).
+func BenchmarkFind(b *testing.B) {
+	ctx := context.Background()
+	n := runRows()
+	s, raw := runsFixture(b, n)
 	newest, err := raw.PrepareContext(ctx, `SELECT id, data, revision, created_at, updated_at FROM rawruns
 WHERE json_extract(data, '$.pipeline') = ? AND json_extract(data, '$.status') = ?
 ORDER BY json_extract(data, '$.started') DESC LIMIT 20`)
@@ -187,4 +204,83 @@ WHERE json_extract(data, '$.pipeline') = ? AND json_extract(data, '$.status') = 
 	} {
 		b.Run(c.name, func(b *testing.B) { pair(b, c.persist, c.rawF) })
 	}
+}
+
+// BenchmarkFindScan reads every run through a filter no index serves
+// (duration_ms >= 0 holds for all), persist against the raw statement.
+func BenchmarkFindScan(b *testing.B) {
+	ctx := context.Background()
+	n := runRows()
+	s, raw := runsFixture(b, n)
+	st, err := raw.PrepareContext(ctx, `SELECT id, data, revision, created_at, updated_at FROM rawruns
+WHERE json_extract(data, '$.duration_ms') >= ?`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := persist.Where("duration_ms", ">=", 0)
+	pair(b, func(b *testing.B) {
+		for range b.N {
+			k := 0
+			for _, err := range s.Find(ctx, q) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				k++
+			}
+			if k != n {
+				b.Fatalf("read %d, want %d", k, n)
+			}
+		}
+	}, func(b *testing.B) {
+		for range b.N {
+			rows, err := st.QueryContext(ctx, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			k := 0
+			for rows.Next() {
+				var rec persist.Record
+				var c, u int64
+				if err := rows.Scan(&rec.ID, (*[]byte)(&rec.Data), &rec.Revision, &c, &u); err != nil {
+					b.Fatal(err)
+				}
+				k++
+			}
+			rows.Close()
+			if k != n {
+				b.Fatalf("read %d, want %d", k, n)
+			}
+		}
+	})
+}
+
+// BenchmarkPutIndexed is Put into a table with the two declared indexes
+// (persist) against Put into one without (raw here meaning "no index").
+func BenchmarkPutIndexed(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "put.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	plain, _ := db.Store("plain")
+	indexed, _ := db.Store("indexed")
+	for _, idx := range runIndexes {
+		if err := persist.EnsureIndex(ctx, indexed, idx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := plain.Count(ctx); err != nil {
+		b.Fatal(err)
+	}
+	put := func(s persist.Store) func(b *testing.B) {
+		return func(b *testing.B) {
+			for i := range b.N {
+				if _, err := s.Put(ctx, persist.Record{ID: fmt.Sprintf("r%d-%d", b.N, i), Data: []byte(runDoc(i))}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	pair(b, put(indexed), put(plain))
 }

@@ -24,16 +24,66 @@ import (
 // string continues with its UTF-8 bytes. Other ranks are the rank alone.
 //
 // A value that is not valid JSON (which persist never stores, but an
-// earlier writer might have) gets the key of a missing field.
-func Key(raw []byte) []byte {
-	if raw == nil {
+// earlier writer might have) gets the key of a missing field where Key
+// notices: it checks only what it decodes.
+//
+// Key is on the path of every row a query compares, so it decodes only
+// what the key needs: a string without escapes is its own bytes, a number
+// is only canonicalised, and arrays and objects are not read past their
+// first byte.
+func Key[T string | []byte](raw T) []byte {
+	i, j := 0, len(raw)
+	for i < j && isSpace(raw[i]) {
+		i++
+	}
+	for j > i && isSpace(raw[j-1]) {
+		j--
+	}
+	if i == j {
 		return []byte{byte(RankMissing)}
 	}
-	v, err := ParseValue(raw)
+	raw = raw[i:j]
+	switch raw[0] {
+	case 'n':
+		return []byte{byte(RankNull)}
+	case 'f':
+		return []byte{byte(RankFalse)}
+	case 't':
+		return []byte{byte(RankTrue)}
+	case '[':
+		return []byte{byte(RankArray)}
+	case '{':
+		return []byte{byte(RankObject)}
+	case '"':
+		if len(raw) < 2 || raw[len(raw)-1] != '"' {
+			return []byte{byte(RankMissing)}
+		}
+		body := raw[1 : len(raw)-1]
+		if !containsByte(body, '\\') {
+			return append([]byte{byte(RankString)}, body...)
+		}
+		var str string
+		if err := json.Unmarshal([]byte(raw), &str); err != nil {
+			return []byte{byte(RankMissing)}
+		}
+		return append([]byte{byte(RankString)}, str...)
+	}
+	c, err := jsonx.CanonicalNumber(string(raw))
 	if err != nil {
 		return []byte{byte(RankMissing)}
 	}
-	return v.Key
+	return numberKey(c)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func containsByte[T string | []byte](s T, c byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return true
+		}
+	}
+	return false
 }
 
 func valueKey(v Value) []byte {

@@ -49,7 +49,23 @@ func TestKeyOrder(t *testing.T) {
 			t.Fatalf("Key order of %s and %s is %d, want %d", a, b, got, want)
 		}
 	}
-	if got := bytes.Compare(Key(nil), Key([]byte("null"))); got != -1 {
+	for range 20000 {
+		a := randValue(r, 0)
+		v, err := ParseValue([]byte(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k := Key(a); !bytes.Equal(k, v.Key) {
+			t.Fatalf("Key(%s) = %x, ParseValue's key %x", a, k, v.Key)
+		}
+	}
+	for _, esc := range []string{`"\u00e9"`, `"a\"b"`, `"\ud83d\ude00"`, ` "x" `, " 1.0\n"} {
+		v, _ := ParseValue([]byte(esc))
+		if k := Key(esc); !bytes.Equal(k, v.Key) {
+			t.Errorf("Key(%s) = %x, want %x", esc, k, v.Key)
+		}
+	}
+	if got := bytes.Compare(Key([]byte(nil)), Key([]byte("null"))); got != -1 {
 		t.Errorf("missing vs null = %d, want -1", got)
 	}
 }
