@@ -56,8 +56,8 @@ const Inserted = "@inserted"
 // Numbers compare by exact decimal value, never through float64: 1 == 1.0,
 // 12345678901234567890 < 12345678901234567891. Strings compare by the bytes
 // of their UTF-8 encoding, that is by code point, whatever the database's
-// collation. A Query has at most 32 conditions; a value encodes to at most
-// 4096 bytes.
+// collation. A Query has at most 32 conditions; a value (an in or not-in
+// list as a whole) encodes to at most 4096 bytes.
 //
 // # Order
 //
