@@ -23,8 +23,9 @@ var _ persist.Indexer = (*Store)(nil)
 // The index is not unique, so a table distributed by id can hold it.
 // ANALYZE follows, so the planner knows the expressions' statistics.
 //
-// PostgreSQL refuses a B-tree entry over about 2700 bytes, so once a field
-// is indexed, a write whose string value there is that long fails.
+// PostgreSQL refuses a B-tree entry over about 2700 bytes (after
+// compression), so once a field is indexed, a write whose string value
+// there is that long fails with [persist.ErrInvalid] and writes nothing.
 func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) error {
 	const op = "ensure_index"
 	if err := s.enter(ctx, op, ""); err != nil {
