@@ -24,9 +24,12 @@ staticcheck:
 unit:
 	PERSIST_TEST_POSTGRES="$$(scripts/test-postgres.sh)" go test -race -count=1 -timeout 30m ./...
 
-# Each fuzz target for FUZZTIME, after the unit tests.
+# Each fuzz target for FUZZTIME, after the unit tests; then the
+# differential test of queries with 20 times its usual number of cases.
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+	PERSIST_FIND_CASES=20000 go test -count=1 -timeout 60m -run 'TestConformance/.*/Find/Differential' ./sqlite/
+	PERSIST_FIND_CASES=20000 PERSIST_TEST_POSTGRES="$$(scripts/test-postgres.sh)" go test -count=1 -timeout 60m -run 'TestConformance/Find/Differential' ./postgres/
 
 bench:
 	PERSIST_TEST_POSTGRES="$$(scripts/test-postgres.sh)" go test -run '^$$' -bench . -benchtime 2s ./sqlite/ ./postgres/

@@ -34,6 +34,22 @@
 // U+0000 or unpaired surrogates, because PostgreSQL cannot store them; every
 // backend rejects them alike with [ErrInvalid].
 //
+// # Queries and indexes
+//
+// A [Query] filters on nested fields (== != < <= > >= in not-in exists
+// missing), sorts by fields or newest first, and pages by opaque cursors;
+// [Store.Find] streams it, [Store.FindPage] returns a page and the next
+// cursor, [Store.CountWhere] counts:
+//
+//	q := persist.Where("pipeline", "==", "p7").Where("status", "==", "failed").
+//		OrderBy("started", persist.Desc).Limit(20)
+//	for rec, err := range runs.Find(ctx, q) { ... }
+//
+// Numbers compare exactly, strings by code point, and values of different
+// types in one documented order, the same on every backend. [EnsureIndex]
+// declares an index that serves such queries and [Explain] asks the
+// database whether it does.
+//
 // # Errors
 //
 // Errors are [*Error] values naming the operation, table and id, wrapping a

@@ -140,16 +140,38 @@ type Store interface {
 	List(ctx context.Context, opts *ListOptions) iter.Seq2[Record, error]
 
 	// Query is List restricted to records whose top-level fields equal the
-	// filter's, compared by JSON value and type: {"n":1} matches 1 and 1.0
-	// but not "1"; true is not 1; null matches a null field but not a
+	// filter's, as a [Query] of == conditions matches them: compared by
+	// JSON value and type, {"n":1} matches 1 and 1.0 but not "1"; true is
+	// not 1; null matches a null field but not a
 	// missing one. filter is a JSON object of scalars (strings, numbers,
 	// booleans, null); {} matches everything. Keys match
 	// ^[A-Za-z_][A-Za-z0-9_-]{0,127}$. Anything else is [ErrInvalid],
 	// yielded by the iterator.
 	Query(ctx context.Context, filter json.RawMessage, opts *ListOptions) iter.Seq2[Record, error]
 
+	// Find returns the records q matches, in q's order, at most q's
+	// limit, after q's cursor (see [Query] for the exact semantics, the
+	// same on every backend). Each matching record is read once: the
+	// backend runs one statement, or pages that resume by sort key,
+	// never the whole query again per page. Nothing is read until the
+	// iterator is ranged over, memory stays bounded, and on failure it
+	// yields one non-nil error and stops; a bad query is [ErrInvalid].
+	// Outside a transaction the iteration may hold one connection until
+	// it ends, so a loop body that writes needs a second one (every
+	// default configuration has it).
+	Find(ctx context.Context, q Query) iter.Seq2[Record, error]
+
+	// FindPage returns one page of what Find returns: at most q's limit
+	// (100 when 0, at most 1000) records, and in [Page.Next] the cursor
+	// that resumes after them, empty when none follow.
+	FindPage(ctx context.Context, q Query) (Page, error)
+
 	// Count returns the number of records.
 	Count(ctx context.Context) (int64, error)
+
+	// CountWhere returns the number of records q's conditions match; its
+	// order, limit and cursor do not change the count.
+	CountWhere(ctx context.Context, q Query) (int64, error)
 
 	// Clear deletes every record and returns how many there were.
 	Clear(ctx context.Context) (int64, error)

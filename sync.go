@@ -133,6 +133,33 @@ func (s *SyncStore) Query(filter json.RawMessage, opts *ListOptions) ([]Record, 
 	return collect(s.s.Query(ctx, filter, opts))
 }
 
+// Find returns the records [Store.Find] would yield, as a slice.
+//
+// Deprecated: use [Store.Find], which streams. Removed in v0.2.0.
+func (s *SyncStore) Find(q Query) ([]Record, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return collect(s.s.Find(ctx, q))
+}
+
+// FindPage is [Store.FindPage] without a context.
+//
+// Deprecated: use [Store.FindPage]. Removed in v0.2.0.
+func (s *SyncStore) FindPage(q Query) (Page, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.s.FindPage(ctx, q)
+}
+
+// CountWhere is [Store.CountWhere] without a context.
+//
+// Deprecated: use [Store.CountWhere]. Removed in v0.2.0.
+func (s *SyncStore) CountWhere(q Query) (int64, error) {
+	ctx, cancel := s.ctx()
+	defer cancel()
+	return s.s.CountWhere(ctx, q)
+}
+
 // Count is [Store.Count] without a context.
 //
 // Deprecated: use [Store.Count]. Removed in v0.2.0.

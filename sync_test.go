@@ -122,6 +122,27 @@ func (a syncStore) Query(ctx context.Context, filter json.RawMessage, opts *pers
 	return each(func() ([]persist.Record, error) { return a.s.Query(filter, opts) })
 }
 
+func (a syncStore) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Record, error] {
+	if ctx.Err() != nil {
+		return a.inner.Find(ctx, q)
+	}
+	return each(func() ([]persist.Record, error) { return a.s.Find(q) })
+}
+
+func (a syncStore) FindPage(ctx context.Context, q persist.Query) (persist.Page, error) {
+	if ctx.Err() != nil {
+		return a.inner.FindPage(ctx, q)
+	}
+	return a.s.FindPage(q)
+}
+
+func (a syncStore) CountWhere(ctx context.Context, q persist.Query) (int64, error) {
+	if ctx.Err() != nil {
+		return a.inner.CountWhere(ctx, q)
+	}
+	return a.s.CountWhere(q)
+}
+
 func (a syncStore) Count(ctx context.Context) (int64, error) {
 	if ctx.Err() != nil {
 		return a.inner.Count(ctx)

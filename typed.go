@@ -109,6 +109,36 @@ func (t *Typed[T]) Query(ctx context.Context, filter any, opts *ListOptions) ite
 	return t.docs("query", t.s.Query(ctx, f, opts))
 }
 
+// Find returns the documents q matches, as [Store.Find]. Paths name
+// fields as T's JSON encoding does: by their json tags.
+func (t *Typed[T]) Find(ctx context.Context, q Query) iter.Seq2[Doc[T], error] {
+	return t.docs("find", t.s.Find(ctx, q))
+}
+
+// FindPage returns one page of the documents q matches and the cursor of
+// the next, as [Store.FindPage].
+func (t *Typed[T]) FindPage(ctx context.Context, q Query) ([]Doc[T], string, error) {
+	p, err := t.s.FindPage(ctx, q)
+	if err != nil {
+		return nil, "", err
+	}
+	docs := make([]Doc[T], 0, len(p.Records))
+	for _, rec := range p.Records {
+		d, err := t.decode("find_page", rec)
+		if err != nil {
+			return nil, "", err
+		}
+		docs = append(docs, d)
+	}
+	return docs, p.Next, nil
+}
+
+// CountWhere returns the number of documents q's conditions match, as
+// [Store.CountWhere].
+func (t *Typed[T]) CountWhere(ctx context.Context, q Query) (int64, error) {
+	return t.s.CountWhere(ctx, q)
+}
+
 func (t *Typed[T]) docs(op string, seq iter.Seq2[Record, error]) iter.Seq2[Doc[T], error] {
 	return func(yield func(Doc[T], error) bool) {
 		for rec, err := range seq {

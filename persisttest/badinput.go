@@ -209,6 +209,28 @@ func gridCases() []gridCase {
 		})
 	}
 
+	// Queries.
+	for name, q := range map[string]persist.Query{
+		"Valid":     persist.Where("v", ">=", 0).OrderBy("v", persist.Desc),
+		"BadOp":     persist.Where("v", "=", 0),
+		"BadPath":   persist.Where("v..w", "exists", nil),
+		"BadCursor": persist.Query{}.After("x"),
+		"BadLimit":  persist.Query{}.Limit(-1),
+	} {
+		add("Find", "find", name, "", nil, func(ctx context.Context, _ persist.DB, s persist.Store) error {
+			_, err := collectErr(s.Find(ctx, q))
+			return err
+		})
+		add("FindPage", "find_page", name, "", nil, func(ctx context.Context, _ persist.DB, s persist.Store) error {
+			_, err := s.FindPage(ctx, q)
+			return err
+		})
+		add("CountWhere", "count_where", name, "", nil, func(ctx context.Context, _ persist.DB, s persist.Store) error {
+			_, err := s.CountWhere(ctx, q)
+			return err
+		})
+	}
+
 	// The operations without input.
 	add("Count", "count", "Valid", "", nil, func(ctx context.Context, _ persist.DB, s persist.Store) error {
 		_, err := s.Count(ctx)

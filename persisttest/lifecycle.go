@@ -56,6 +56,12 @@ func allCalls(tb testing.TB, db persist.DB, s persist.Store) []call {
 			_, err := collect(tb, s.Query(ctx, json.RawMessage(`{"v":1}`), nil))
 			return err
 		}},
+		{"Find", func(ctx context.Context) error {
+			_, err := collect(tb, s.Find(ctx, persist.Where("v", "==", 1)))
+			return err
+		}},
+		{"FindPage", func(ctx context.Context) error { _, err := s.FindPage(ctx, persist.Where("v", "==", 1)); return err }},
+		{"CountWhere", func(ctx context.Context) error { _, err := s.CountWhere(ctx, persist.Where("v", "==", 1)); return err }},
 		{"Count", func(ctx context.Context) error { _, err := s.Count(ctx); return err }},
 		{"Clear", func(ctx context.Context) error { _, err := s.Clear(ctx); return err }},
 		{"ReplaceAll", func(ctx context.Context) error {

@@ -21,6 +21,38 @@ type item struct {
 }
 
 func testTyped(t *testing.T, open openFunc) {
+	t.Run("Find", func(t *testing.T) {
+		_, s := openStore(t, open, "items")
+		ty := persist.NewTyped[item](s)
+		for i, name := range []string{"c", "a", "b", "d"} {
+			if _, err := ty.Put(t.Context(), name, item{Name: name, N: i, Next: &item{Name: "x" + name}}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		q := persist.Where("n", ">=", 1).Where("next.name", "!=", "xd").OrderBy("name", persist.Asc)
+		var got []string
+		for d, err := range ty.Find(t.Context(), q) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, d.Value.Name)
+		}
+		if !reflect.DeepEqual(got, []string{"a", "b"}) {
+			t.Errorf("Find=%q, want [a b]", got)
+		}
+		docs, next, err := ty.FindPage(t.Context(), q.Limit(1))
+		if err != nil || len(docs) != 1 || docs[0].ID != "a" || next == "" {
+			t.Fatalf("FindPage = %v, %q, %v; want [a] and a cursor", docs, next, err)
+		}
+		docs, next, err = ty.FindPage(t.Context(), q.Limit(1).After(next))
+		if err != nil || len(docs) != 1 || docs[0].ID != "b" || next != "" {
+			t.Fatalf("second FindPage = %v, %q, %v; want [b] and no cursor", docs, next, err)
+		}
+		n, err := ty.CountWhere(t.Context(), q)
+		if err != nil || n != 2 {
+			t.Errorf("CountWhere = %d, %v; want 2", n, err)
+		}
+	})
 	t.Run("PutGet", func(t *testing.T) {
 		_, s := openStore(t, open, "items")
 		ty := persist.NewTyped[item](s)

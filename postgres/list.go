@@ -47,7 +47,9 @@ func (s *Store) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[p
 
 // Query is List restricted to records whose top-level fields equal the
 // filter's, evaluated as data @> filter so that the GIN index serves it on
-// a DB with [Config.QueryIndex]; without the index it scans. jsonb
+// a DB with [Config.QueryIndex]; without the index it scans. A filtered
+// Query is one statement, streamed like [Store.Find], so each match is
+// read once. jsonb
 // compares numbers by value (1 equals 1.0) and never across types, and a
 // null field is distinct from a missing one. A filter that is not an object
 // of scalars with valid keys yields [persist.ErrInvalid].
@@ -121,6 +123,20 @@ func (s *Store) scan(ctx context.Context, op string, filter json.RawMessage, isQ
 			cursor = last
 		}
 
+		if filterArg != nil {
+			// A filtered listing is one statement, read once: paging it
+			// would run the filter (and sort its matches) again for every
+			// page. LIMIT NULL is no limit.
+			if byID && after == "" {
+				sql = strings.Replace(sql, `COLLATE "C" > $1`, `COLLATE "C" >= $1`, 1)
+			}
+			var lim any
+			if limit > 0 {
+				lim = int64(limit)
+			}
+			s.stream(ctx, op, sql, []any{pgx.QueryExecModeCacheDescribe, cursor, lim, filterArg}, yield)
+			return
+		}
 		remaining := limit
 		buf := pages.Get().(*[]pageRow)
 		page := (*buf)[:0]

@@ -22,10 +22,13 @@ var (
 	registerErr  error
 )
 
-// registerFunctions adds persist_num to the driver, once per process,
+// registerFunctions adds persist_num, persist_key and persist_canon to the driver, once per process,
 // before any connection is opened.
 func registerFunctions() error {
 	registerOnce.Do(func() {
+		if registerErr = registerQueryFunctions(); registerErr != nil {
+			return
+		}
 		registerErr = msqlite.RegisterDeterministicScalarFunction(numFunc, 1,
 			func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 				s, ok := args[0].(string)

@@ -25,7 +25,8 @@ func (s *Store) List(ctx context.Context, opts *persist.ListOptions) iter.Seq2[p
 }
 
 // Query is List restricted to records whose top-level fields equal the
-// filter's by JSON type and exact value.
+// filter's by JSON type and exact value. On a file database it is one
+// statement, streamed like [Store.Find].
 func (s *Store) Query(ctx context.Context, filter json.RawMessage, opts *persist.ListOptions) iter.Seq2[persist.Record, error] {
 	return s.iterate(ctx, "query", filter, true, opts)
 }
@@ -78,6 +79,25 @@ func (s *Store) iterate(ctx context.Context, op string, filter json.RawMessage, 
 					return
 				}
 			}
+		}
+		if isQuery && (s.db.path != "" || s.tx != nil) {
+			// A filtered listing of a file database is one statement, read
+			// once (see Find), not a walk of the seq index in pages.
+			q := q
+			if o.Order == persist.ByID && o.After == "" {
+				q = strings.Replace(q, `id > ?`, `id >= ?`, 1)
+			}
+			var cursor any = lastSeq
+			if o.Order == persist.ByID {
+				cursor = lastID
+			}
+			limit := -1 // SQLite's "no limit"
+			if o.Limit > 0 {
+				limit = o.Limit
+			}
+			full := append(append([]any{cursor}, args...), limit)
+			s.stream(ctx, op, q, full, yield)
+			return
 		}
 		left := o.Limit
 		page := make([]pageRow, 0, pageSize)

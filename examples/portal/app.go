@@ -80,6 +80,9 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err != nil {
 		return nil, err
 	}
+	if err := ensureIndexes(ctx, srv.stores); err != nil {
+		return nil, err
+	}
 	if cfg.seed {
 		res, err := seed(ctx, srv.stores)
 		if err != nil {

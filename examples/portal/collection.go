@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,10 @@ func (c *collection) list(w http.ResponseWriter, r *http.Request) {
 		c.srv.writeError(w, r, err)
 		return
 	}
+	if q.Has("sort") || q.Has("cursor") {
+		c.find(w, r, q, filter, limit)
+		return
+	}
 	// One extra row tells whether another page follows.
 	opts := &persist.ListOptions{Limit: limit + 1, After: q.Get("after")}
 	var seq iter.Seq2[persist.Record, error]
@@ -90,6 +95,62 @@ func (c *collection) list(w http.ResponseWriter, r *http.Request) {
 		page.Items = append(page.Items, toJSON(rec))
 	}
 	writeJSON(w, http.StatusOK, page)
+}
+
+// find serves a sorted listing: the filter's fields (paths, nested ones
+// too) compared with ==, sorted by ?sort=a,-b (a minus for descending,
+// @inserted for insertion order), paged by the opaque ?cursor= of the
+// previous page's "next".
+func (c *collection) find(w http.ResponseWriter, r *http.Request, q url.Values, filter json.RawMessage, limit int) {
+	if q.Has("after") {
+		c.srv.writeError(w, r, badRequest("after pages unsorted lists; a sorted list pages with cursor"))
+		return
+	}
+	query, err := findQuery(filter, q.Get("sort"))
+	if err != nil {
+		c.srv.writeError(w, r, err)
+		return
+	}
+	p, err := c.store.FindPage(r.Context(), query.Limit(limit).After(q.Get("cursor")))
+	if err != nil {
+		c.srv.writeError(w, r, err)
+		return
+	}
+	page := listJSON{Items: make([]recordJSON, 0, len(p.Records)), Next: p.Next}
+	for _, rec := range p.Records {
+		page.Items = append(page.Items, toJSON(rec))
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+// findQuery builds the query of a sorted listing; persist checks it when
+// it runs.
+func findQuery(filter json.RawMessage, sortParam string) (persist.Query, error) {
+	var q persist.Query
+	if filter != nil {
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(filter, &fields); err != nil {
+			return q, badRequest("filter must be a JSON object: %v", err)
+		}
+		keys := make([]string, 0, len(fields))
+		for k := range fields {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			q = q.Where(k, "==", fields[k])
+		}
+	}
+	if sortParam != "" {
+		for _, f := range strings.Split(sortParam, ",") {
+			dir := persist.Asc
+			if rest, ok := strings.CutPrefix(f, "-"); ok {
+				f, dir = rest, persist.Desc
+			}
+			q = q.OrderBy(f, dir)
+		}
+	}
+	return q, nil
 }
 
 func (c *collection) get(w http.ResponseWriter, r *http.Request) {
@@ -266,7 +327,7 @@ func parseLimit(q url.Values) (int, error) {
 }
 
 // reservedParams are the query parameters that are not filter fields.
-var reservedParams = map[string]bool{"limit": true, "after": true, "filter": true}
+var reservedParams = map[string]bool{"limit": true, "after": true, "filter": true, "sort": true, "cursor": true}
 
 // parseFilter returns the filter a listing asks for, or nil for none:
 // either ?filter={json object} verbatim, or one field per other parameter,
