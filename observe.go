@@ -54,6 +54,7 @@ type Operation struct {
 	// "delete", "list", "query", "count", "clear", "replace_all",
 	// "get_many" (GetMany and GetManyForUpdate), "put_many",
 	// "delete_many", "bulk_load" (BeginBulkLoad), "apply", "tx",
+	// "find", "find_page", "count_where", "ensure_index", "explain",
 	// "tables", "ping". The change feed's methods are not observed.
 	Name string
 

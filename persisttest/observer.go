@@ -159,6 +159,16 @@ func TestObserver(t *testing.T, open func(t *testing.T, opts *persist.Options) p
 		})
 		check(t, want{"query", table, 3, nil}, func() error { return ranged(s.Query(ctx, json.RawMessage(`{"n":1}`), nil), -1) })
 		check(t, want{"query", table, 0, persist.ErrInvalid}, func() error { return ranged(s.Query(ctx, bad, nil), -1) })
+		check(t, want{"find", table, 3, nil}, func() error { return ranged(s.Find(ctx, persist.Where("n", "==", 1)), -1) })
+		check(t, want{"find", table, 0, persist.ErrInvalid}, func() error { return ranged(s.Find(ctx, persist.Where("n", "~", 1)), -1) })
+		check(t, want{"find_page", table, 0, nil}, func() error { _, err := s.FindPage(ctx, persist.Where("n", "==", 1)); return err })
+		check(t, want{"find_page", table, 0, persist.ErrInvalid}, func() error { _, err := s.FindPage(ctx, persist.Query{}.After("garbage")); return err })
+		check(t, want{"count_where", table, 0, nil}, func() error { _, err := s.CountWhere(ctx, persist.Where("n", "==", 1)); return err })
+		check(t, want{"count_where", table, 0, persist.ErrInvalid}, func() error { _, err := s.CountWhere(ctx, persist.Where("n", ">", true)); return err })
+		if ix, ok := s.(persist.Indexer); ok {
+			check(t, want{"ensure_index", table, 0, persist.ErrInvalid}, func() error { return ix.EnsureIndex(ctx, persist.Index{Name: "Bad Name"}) })
+			check(t, want{"explain", table, 0, nil}, func() error { _, err := ix.Explain(ctx, persist.Where("n", "==", 1)); return err })
+		}
 		check(t, want{"replace_all", table, 2, nil}, func() error {
 			return s.ReplaceAll(ctx, []persist.Record{{ID: "x", Data: data}, {ID: "y", Data: data}})
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 	"github.com/persistkit/persist/internal/query"
 )
 
@@ -246,6 +247,8 @@ var cursors atomic.Uint64
 func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
 		const op = "find"
+		ctx, yield, end := observe.Iter(&s.db.obs, ctx, op, s.t.name, yield)
+		defer end()
 		if err := s.enter(ctx, op, ""); err != nil {
 			yield(persist.Record{}, err)
 			return
@@ -362,8 +365,10 @@ func (s *Store) streamCursor(ctx context.Context, op, sql string, args []any, yi
 
 // FindPage returns one page of the records q matches and the cursor of
 // the next.
-func (s *Store) FindPage(ctx context.Context, q persist.Query) (persist.Page, error) {
+func (s *Store) FindPage(ctx context.Context, q persist.Query) (_ persist.Page, err error) {
 	const op = "find_page"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.enter(ctx, op, ""); err != nil {
 		return persist.Page{}, err
 	}
@@ -406,8 +411,10 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (persist.Page, er
 }
 
 // CountWhere returns the number of records q's conditions match.
-func (s *Store) CountWhere(ctx context.Context, q persist.Query) (int64, error) {
+func (s *Store) CountWhere(ctx context.Context, q persist.Query) (_ int64, err error) {
 	const op = "count_where"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.enter(ctx, op, ""); err != nil {
 		return 0, err
 	}

@@ -26,8 +26,10 @@ var _ persist.Indexer = (*Store)(nil)
 // PostgreSQL refuses a B-tree entry over about 2700 bytes (after
 // compression), so once a field is indexed, a write whose string value
 // there is that long fails with [persist.ErrInvalid] and writes nothing.
-func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) error {
+func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) (err error) {
 	const op = "ensure_index"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.enter(ctx, op, ""); err != nil {
 		return err
 	}
@@ -89,8 +91,10 @@ var planIndex = regexp.MustCompile(`Index (?:Only )?Scan(?: Backward)? using (\S
 // statement for q, with q's values. The query is Indexed when the plan
 // reads through an index scan and has no sequential or bitmap scan, no
 // sort and no filter: the index serves every condition and the order.
-func (s *Store) Explain(ctx context.Context, q persist.Query) (persist.Plan, error) {
+func (s *Store) Explain(ctx context.Context, q persist.Query) (_ persist.Plan, err error) {
 	const op = "explain"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.enter(ctx, op, ""); err != nil {
 		return persist.Plan{}, err
 	}

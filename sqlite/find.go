@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/observe"
 	"github.com/persistkit/persist/internal/query"
 	msqlite "modernc.org/sqlite"
 )
@@ -310,6 +311,8 @@ func whereSQL(s *query.Spec, limit int, ordered bool) (string, []any) {
 func (s *Store) Find(ctx context.Context, q persist.Query) iter.Seq2[persist.Record, error] {
 	return func(yield func(persist.Record, error) bool) {
 		const op = "find"
+		ctx, yield, end := observe.Iter(&s.db.obs, ctx, op, s.t.name, yield)
+		defer end()
 		if err := s.check(ctx, op, ""); err != nil {
 			yield(persist.Record{}, err)
 			return
@@ -432,8 +435,10 @@ func (s *Store) findPages(ctx context.Context, spec *query.Spec, yield func(pers
 
 // FindPage returns one page of the records q matches and the cursor of
 // the next.
-func (s *Store) FindPage(ctx context.Context, q persist.Query) (persist.Page, error) {
+func (s *Store) FindPage(ctx context.Context, q persist.Query) (_ persist.Page, err error) {
 	const op = "find_page"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.check(ctx, op, ""); err != nil {
 		return persist.Page{}, err
 	}
@@ -459,8 +464,10 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (persist.Page, er
 }
 
 // CountWhere returns the number of records q's conditions match.
-func (s *Store) CountWhere(ctx context.Context, q persist.Query) (int64, error) {
+func (s *Store) CountWhere(ctx context.Context, q persist.Query) (_ int64, err error) {
 	const op = "count_where"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.check(ctx, op, ""); err != nil {
 		return 0, err
 	}

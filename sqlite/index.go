@@ -21,8 +21,10 @@ func indexName(table, name string) string { return table + ":ix_" + name }
 // Any connection that writes to the table then needs persist_key, which
 // this package registers: a writer of the earlier portal that writes to an
 // indexed table fails with "no such function".
-func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) error {
+func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) (err error) {
 	const op = "ensure_index"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.checkWrite(ctx, op, ""); err != nil {
 		return err
 	}
@@ -51,8 +53,10 @@ func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) error {
 // Find's statement for q. The query is Indexed when every table access is
 // a SEARCH through an index (or, for a query without conditions, a SCAN of
 // one) and no temporary B-tree sorts the rows.
-func (s *Store) Explain(ctx context.Context, q persist.Query) (persist.Plan, error) {
+func (s *Store) Explain(ctx context.Context, q persist.Query) (_ persist.Plan, err error) {
 	const op = "explain"
+	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)
+	defer o.End(&err)
 	if err := s.check(ctx, op, ""); err != nil {
 		return persist.Plan{}, err
 	}
