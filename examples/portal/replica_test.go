@@ -81,12 +81,6 @@ func startReplica(tb testing.TB, dbURL string) *replica {
 	return r
 }
 
-// write is one write made through a replica, as the client should see it.
-type write struct {
-	change changeJSON
-	sent   time.Time // before the request
-}
-
 // TestReplicas runs two portal processes on one database, PostgreSQL and
 // a shared SQLite file. A client follows the events of replica A while
 // writers go through replica B; midway the client disconnects, writes go
