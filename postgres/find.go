@@ -377,15 +377,14 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (_ persist.Page, 
 		return persist.Page{}, err
 	}
 	sql, args := s.findSQL(spec, spec.Limit+1, false)
-	var p persist.Page
+	var pg *query.Pager
 	err = s.do(ctx, op, "", true, func(ctx context.Context, q querier) error {
-		p = persist.Page{}
+		pg = spec.Pager()
 		rows, err := q.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		var lastSeq int64
 		for rows.Next() {
 			var rec persist.Record
 			var seq int64
@@ -393,21 +392,17 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (_ persist.Page, 
 			if err := rows.Scan(&rec.ID, &seq, &data, &rec.Revision, &rec.Created, &rec.Updated); err != nil {
 				return err
 			}
-			if len(p.Records) == spec.Limit {
-				last := p.Records[len(p.Records)-1]
-				p.Next = spec.Cursor(last.Data, lastSeq)
+			rec.Data = data
+			if !pg.Add(utc(rec), seq) {
 				break
 			}
-			rec.Data = data
-			p.Records = append(p.Records, utc(rec))
-			lastSeq = seq
 		}
 		return rows.Err()
 	})
 	if err != nil {
 		return persist.Page{}, err
 	}
-	return p, nil
+	return pg.Page(), nil
 }
 
 // CountWhere returns the number of records q's conditions match.

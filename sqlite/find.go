@@ -451,16 +451,13 @@ func (s *Store) FindPage(ctx context.Context, q persist.Query) (_ persist.Page, 
 	if err != nil {
 		return persist.Page{}, err
 	}
-	var p persist.Page
-	for i, r := range rows {
-		if i == spec.Limit {
-			last := rows[i-1]
-			p.Next = spec.Cursor(last.rec.Data, last.seq)
+	pg := spec.Pager()
+	for _, r := range rows {
+		if !pg.Add(r.rec, r.seq) {
 			break
 		}
-		p.Records = append(p.Records, r.rec)
 	}
-	return p, nil
+	return pg.Page(), nil
 }
 
 // CountWhere returns the number of records q's conditions match.
