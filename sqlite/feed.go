@@ -98,6 +98,28 @@ END`,
 	}
 }
 
+// renewFeedTriggers creates name's feed triggers again when they hold a
+// stale time expression (see staleTrigger).
+func renewFeedTriggers(ctx context.Context, x execer, name string) error {
+	var stale int
+	err := x.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? AND name IN (?, ?, ?) AND sql LIKE ?`,
+		name, name+":"+feedTriggers[0], name+":"+feedTriggers[1], name+":"+feedTriggers[2], staleTrigger).Scan(&stale)
+	if err != nil || stale == 0 {
+		return err
+	}
+	for _, kind := range feedTriggers {
+		if _, err := x.ExecContext(ctx, `DROP TRIGGER IF EXISTS `+triggerName(name, kind)); err != nil {
+			return err
+		}
+	}
+	for _, s := range feedTriggerSQL(name) {
+		if _, err := x.ExecContext(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EnableFeed starts recording the writes to tables (see
 // [persist.ChangeFeed]). It creates the tables when missing and is cheap
 // when the feed is already on.

@@ -22,7 +22,7 @@ var (
 	registerErr  error
 )
 
-// registerFunctions adds persist_num, persist_key and persist_canon to the driver, once per process,
+// registerFunctions adds persist_num and persist_canon to the driver, once per process,
 // before any connection is opened.
 func registerFunctions() error {
 	registerOnce.Do(func() {

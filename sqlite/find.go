@@ -14,33 +14,12 @@ import (
 	msqlite "modernc.org/sqlite"
 )
 
-// keyFunc and canonFunc compare query values exactly: keyFunc maps a
-// field's JSON text (data -> '$.path', NULL when missing) to its
-// order-preserving key (query.Key), which orders every JSON value as
-// persist.Query documents and which an expression index can hold;
 // canonFunc gives the canonical JSON that arrays and objects are equal by.
-// Both are deterministic, so SQLite may index them; a connection that
-// writes to a table with such an index must have them registered, which
-// every connection this package opens does.
-const (
-	keyFunc   = "persist_key"
-	canonFunc = "persist_canon"
-)
+// Only persist's own statements call it, never an index, so a connection
+// of another program that writes to the table does not need it.
+const canonFunc = "persist_canon"
 
 func registerQueryFunctions() error {
-	err := msqlite.RegisterDeterministicScalarFunction(keyFunc, 1,
-		func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
-			switch v := args[0].(type) {
-			case string:
-				return query.Key(v), nil
-			case []byte:
-				return query.Key(v), nil
-			}
-			return query.Key(""), nil // NULL: a missing field
-		})
-	if err != nil {
-		return err
-	}
 	return msqlite.RegisterDeterministicScalarFunction(canonFunc, 1,
 		func(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			c := query.Canon(jsonArg(args[0]))
@@ -67,8 +46,6 @@ func jsonArg(v driver.Value) []byte {
 func fieldSQL(path []string) string {
 	return `data -> '$."` + strings.Join(path, `"."`) + `"'`
 }
-
-func keySQL(path []string) string { return keyFunc + `(` + fieldSQL(path) + `)` }
 
 // sqlBuilder collects a statement's text and arguments.
 type sqlBuilder struct {
@@ -176,8 +153,8 @@ func (w *sqlBuilder) conds(cs []query.Cond) {
 	for _, p := range order {
 		r := ranges[p]
 		k := keySQL(strings.Split(p, "."))
-		// BETWEEN calls persist_key once per row where two comparisons
-		// call it twice, which a scan pays on every row. It takes
+		// BETWEEN computes the key once per row where two comparisons
+		// compute it twice, which a scan pays on every row. It takes
 		// inclusive ends: the key just after lo is lo+0x00, and the end
 		// of a type's keys, rank+1, is [rank, 0xFF], which no key
 		// reaches (the byte after the rank is a sign class or UTF-8).

@@ -18,9 +18,9 @@ func indexName(table, name string) string { return table + ":ix_" + name }
 // EnsureIndex creates the expression index on the fields' keys, the very
 // expressions Find compares, then insertion order. SQLite builds it while
 // holding the write lock, so writers wait for the build rather than fail.
-// Any connection that writes to the table then needs persist_key, which
-// this package registers: a writer of the earlier portal that writes to an
-// indexed table fails with "no such function".
+// The keys use only SQLite's built-in functions (see keySQL), so any
+// program that writes to the table, such as the earlier portal with its
+// own SQLite 3.38 or later, keeps the index up to date.
 func (s *Store) EnsureIndex(ctx context.Context, idx persist.Index) (err error) {
 	const op = "ensure_index"
 	ctx, o := s.db.obs.Start(ctx, op, s.t.name, 0)

@@ -5,9 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -205,5 +209,98 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 	defer db2.Close()
 	if n, err := MustStore(t, db2, "runs").Count(ctx); err != nil || n != 4 {
 		t.Fatalf("Count=%d, %v; want 4", n, err)
+	}
+}
+
+// TestLegacyWritersOnIndexedTable has the earlier portal's kind of writer,
+// the sqlite3 command (another SQLite library, without any function
+// persist registers), insert, update and delete through raw SQL on (id,
+// data) in a table with a declared index, while persist reads through the
+// index. Every write must succeed, the index must stay consistent
+// (integrity_check compares each entry with its expression), and the
+// index-served query must see exactly the rows a scan sees.
+func TestLegacyWritersOnIndexedTable(t *testing.T) {
+	bin, err := exec.LookPath("sqlite3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the sqlite3 command is required in CI: %v", err)
+		}
+		t.Skip("no sqlite3 command")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := MustStore(t, db, "runs")
+	for i := range 20 {
+		doc := fmt.Sprintf(`{"pipeline":"p%d","status":"ok","n":%d}`, i%3, i)
+		if _, err := s.Put(ctx, persist.Record{ID: fmt.Sprintf("r%02d", i), Data: []byte(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx := persist.Index{Name: "by_pipeline_n", Fields: []persist.Sort{{Path: "pipeline"}, {Path: "n", Dir: persist.Desc}}}
+	if err := persist.EnsureIndex(ctx, s, idx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EnableFeed(ctx, "runs"); err != nil {
+		t.Fatal(err)
+	}
+	cursor, err := db.Cursor(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	legacy := `INSERT INTO runs (id, data) VALUES ('x1', '{"pipeline":"p1","status":"failed","n":12345678901234567891}');
+INSERT INTO runs (id, data) VALUES ('x2', '{"pipeline":"p1","status":"failed","n":-1.50}');
+INSERT INTO runs (id, data) VALUES ('x3', '{"pipeline":"p1","n":"text"}');
+INSERT INTO runs (id, data) VALUES ('x4', '{"pipeline":"p1"}');
+UPDATE runs SET data = '{"pipeline":"p1","status":"failed","n":1e2}' WHERE id = 'r00';
+UPDATE runs SET data = '{"pipeline":"p2","status":"failed","n":12345678901234567890}' WHERE id = 'r01';
+DELETE FROM runs WHERE id = 'r04';
+`
+	cmd := exec.Command(bin, path)
+	cmd.Stdin = strings.NewReader(".timeout 5000\n" + legacy)
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Fatalf("the earlier portal's writes on an indexed table: %v\n%s", err, out)
+	}
+
+	q := persist.Where("pipeline", "==", "p1").OrderBy("n", persist.Desc)
+	plan, err := persist.Explain(ctx, s, q)
+	if err != nil || !plan.Indexed {
+		t.Fatalf("Explain = %+v, %v; want an index-served plan", plan, err)
+	}
+	got := IDs(t, s.Find(ctx, q))
+	// Strings rank above numbers, a missing field below everything; among
+	// numbers 12345678901234567891 > 1e2 > 19 > 16 > ... > -1.50, exactly.
+	want := []string{"x3", "x1", "r00", "r19", "r16", "r13", "r10", "r07", "x2", "x4"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Find through the index = %v, want %v", got, want)
+	}
+	var check string
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	rec, err := s.Get(ctx, "x1")
+	if err != nil || rec.Revision != 1 || rec.Created.IsZero() || time.Since(rec.Updated) > time.Minute {
+		t.Fatalf("Get(x1) = %+v, %v; want the earlier portal's row, numbered and timed by the triggers", rec, err)
+	}
+	var changes []string
+	for c, err := range db.Changes(ctx, cursor, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, c.Op.String()+" "+c.ID)
+	}
+	wantChanges := []string{"insert x1", "insert x2", "insert x3", "insert x4", "update r00", "update r01", "delete r04"}
+	if !slices.Equal(changes, wantChanges) {
+		t.Fatalf("the feed after the earlier portal's writes = %v, want %v", changes, wantChanges)
 	}
 }

@@ -40,8 +40,17 @@ const replacedTable = `CREATE TABLE IF NOT EXISTS persist_replaced (
 ) WITHOUT ROWID`
 
 // nowMicros is the current time in microseconds since the epoch, the unit
-// of created_at and updated_at.
-const nowMicros = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+// of created_at and updated_at, at SQLite's millisecond resolution. The
+// triggers run in the connection of whichever program writes, so it uses
+// only what SQLite has had for long: unixepoch('subsec') needs 3.42, and
+// an earlier writer's older library computes NULL from it, which the NOT
+// NULL columns refuse. SQLite keeps 'now' fixed within one statement, so
+// the two calls agree.
+const nowMicros = `(CAST(strftime('%s', 'now') AS INTEGER) * 1000000 + CAST(substr(strftime('%f', 'now'), 4) AS INTEGER) * 1000)`
+
+// staleTrigger matches the text of triggers written before nowMicros
+// stopped using unixepoch('subsec'); they are created again.
+const staleTrigger = `%unixepoch('subsec')%`
 
 // createTable is the current layout. seq is nullable and the other
 // columns have defaults only so that an insert naming just id and data
@@ -119,9 +128,12 @@ func shareTable(ctx context.Context, x execer, name string, log *slog.Logger) er
 	var seqNotNull, triggers int
 	err := x.QueryRowContext(ctx, `SELECT
 		(SELECT "notnull" FROM pragma_table_info(?1) WHERE name = 'seq'),
-		(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 AND name IN (?2, ?3, ?4))`,
-		name, name+":"+triggerKinds[0], name+":"+triggerKinds[1], name+":"+triggerKinds[2]).Scan(&seqNotNull, &triggers)
+		(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 AND name IN (?2, ?3, ?4) AND sql NOT LIKE ?5)`,
+		name, name+":"+triggerKinds[0], name+":"+triggerKinds[1], name+":"+triggerKinds[2], staleTrigger).Scan(&seqNotNull, &triggers)
 	if err != nil {
+		return err
+	}
+	if err := renewFeedTriggers(ctx, x, name); err != nil {
 		return err
 	}
 	if seqNotNull == 0 && triggers == len(triggerKinds) {

@@ -23,7 +23,6 @@ type config struct {
 	maxBody         int64         // request body limit in bytes
 	seed            bool          // insert the demo records at start-up
 	feedRetention   time.Duration // how long the change feed keeps a change
-	noIndexes       bool          // do not declare the list indexes (see README)
 }
 
 // pruneEvery is how often a replica prunes the change feed.
@@ -81,10 +80,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.noIndexes {
-		if err := ensureIndexes(ctx, srv.stores); err != nil {
-			return nil, err
-		}
+	if err := ensureIndexes(ctx, srv.stores); err != nil {
+		return nil, err
 	}
 	if cfg.seed {
 		res, err := seed(ctx, srv.stores)

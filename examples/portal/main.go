@@ -47,7 +47,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.feedRetention, "feed-retention", 24*time.Hour, "how long the change feed keeps a change; a client away longer gets a reset event")
 	fs.Int64Var(&cfg.maxBody, "max-body", 1<<20, "largest request body accepted, in bytes")
 	noSeed := fs.Bool("no-seed", false, "do not insert the demo records")
-	fs.BoolVar(&cfg.noIndexes, "no-indexes", false, "do not declare the list indexes: on SQLite, while the earlier portal still writes to the tables")
 	loadcheck := fs.Bool("loadcheck", false, "start on a loopback port, load it, report latencies and the SSE gap, and exit")
 	fs.DurationVar(&lc.duration, "duration", 10*time.Second, "loadcheck: how long to apply load (1s to 5m)")
 	fs.IntVar(&lc.workers, "workers", 16, "loadcheck: concurrent request loops (1 to 256)")

@@ -1,9 +1,7 @@
 package query
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"math"
 	"math/big"
 	"strings"
 
@@ -13,24 +11,24 @@ import (
 // Key returns the order-preserving key of the JSON value raw, nil for a
 // missing field: comparing two keys as bytes orders their values as
 // persist.Query documents, and two keys are equal exactly when the values
-// sort as equal. It is what SQLite indexes and compares.
+// sort as equal. SQLite computes the same bytes with its own built-in
+// functions, in the expression its indexes hold (see the sqlite package),
+// and compares them against keys Go computes for the query's operands.
 //
-// The first byte is the rank. A number continues with its sign class
-// (negative 1, zero 2, positive 3), then for a positive number the decimal
-// exponent E of 0.D×10^E as 8 big-endian bytes offset by 2^63, then the
-// significant digits D as ASCII; a negative one has the exponent negated
-// and the digits complemented ('9'-d), and ends with 0xFF so that a longer
-// digit string (a larger magnitude, so a smaller number) sorts first. A
-// string continues with its UTF-8 bytes. Other ranks are the rank alone.
+// The first byte is the rank. A number continues with its sign class as an
+// ASCII digit (negative '1', zero '2', positive '3'), then for a positive
+// number the decimal exponent E of 0.D×10^E, offset by ExpOffset and
+// written as 16 ASCII digits, then the significant digits D as ASCII; a
+// negative one has the exponent negated and each digit d replaced by the
+// letter 'a'+('9'-d), which reverses their order, and ends with '~' so that a longer digit string (a larger
+// magnitude, so a smaller number) sorts first. E is clamped to
+// ±MaxExp. A string continues with its UTF-8 bytes. Other ranks are the
+// rank alone. Every byte is ASCII apart from a string's, so SQLite can
+// build the key as text with printf, replace and char.
 //
 // A value that is not valid JSON (which persist never stores, but an
 // earlier writer might have) gets the key of a missing field where Key
 // notices: it checks only what it decodes.
-//
-// Key is on the path of every row a query compares, so it decodes only
-// what the key needs: a string without escapes is its own bytes, a number
-// is only canonicalised, and arrays and objects are not read past their
-// first byte.
 func Key[T string | []byte](raw T) []byte {
 	i, j := 0, len(raw)
 	for i < j && isSpace(raw[i]) {
@@ -96,51 +94,68 @@ func valueKey(v Value) []byte {
 	return []byte{byte(v.Rank)}
 }
 
+// ExpOffset and MaxExp bound a number key's exponent field: E is clamped
+// to ±MaxExp and stored as ExpOffset±E in 16 decimal digits.
+const (
+	ExpOffset = 5_000_000_000_000_000
+	MaxExp    = 1_000_000_000_000_000
+)
+
 // numberKey encodes a canonical number (jsonx.CanonicalNumber's form).
 func numberKey(c string) []byte {
 	if c == "0" {
-		return []byte{byte(RankNumber), 2}
+		return []byte{byte(RankNumber), '2'}
 	}
 	neg := strings.HasPrefix(c, "-")
 	digits, exp := decimalParts(strings.TrimPrefix(c, "-"))
-	out := make([]byte, 0, 11+len(digits))
+	out := make([]byte, 0, 18+len(digits)+1)
 	out = append(out, byte(RankNumber))
 	if !neg {
-		out = append(out, 3)
-		out = binary.BigEndian.AppendUint64(out, uint64(exp)^(1<<63))
+		out = append(out, '3')
+		out = appendExp(out, ExpOffset+exp)
 		return append(out, digits...)
 	}
-	out = append(out, 1)
-	out = binary.BigEndian.AppendUint64(out, uint64(-exp)^(1<<63))
+	out = append(out, '1')
+	out = appendExp(out, ExpOffset-exp)
 	for i := 0; i < len(digits); i++ {
-		out = append(out, '9'-digits[i]+'0')
+		out = append(out, 'a'+'9'-digits[i])
 	}
-	return append(out, 0xFF)
+	return append(out, '~')
+}
+
+// appendExp writes n, which lies in [ExpOffset-MaxExp, ExpOffset+MaxExp],
+// as 16 decimal digits.
+func appendExp(out []byte, n int64) []byte {
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(out, b[:]...)
 }
 
 // decimalParts returns the significant digits D and exponent E of a
-// positive canonical number, its value being 0.D × 10^E.
+// positive canonical number, its value being 0.D × 10^E, with E clamped to
+// ±MaxExp.
 func decimalParts(c string) (string, int64) {
 	mant, expText, sci := strings.Cut(c, "e")
-	var exp int64
+	exp := new(big.Int)
 	if sci {
-		e, ok := new(big.Int).SetString(expText, 10)
-		switch {
-		case !ok:
-		case e.IsInt64() && e.Int64() > math.MinInt64/2 && e.Int64() < math.MaxInt64/2:
-			exp = e.Int64()
-		case e.Sign() > 0:
-			exp = math.MaxInt64 / 2 // beyond anything jsonx accepts
-		default:
-			exp = math.MinInt64 / 2
-		}
+		exp.SetString(expText, 10)
 	}
 	ip, fp, _ := strings.Cut(mant, ".")
 	all := ip + fp
 	lead := len(all) - len(strings.TrimLeft(all, "0"))
 	digits := strings.TrimRight(all[lead:], "0")
 	// mant = ip.fp = 0.(ip fp) × 10^len(ip); leading zeros lower it.
-	return digits, exp + int64(len(ip)) - int64(lead)
+	exp.Add(exp, big.NewInt(int64(len(ip))-int64(lead)))
+	switch {
+	case exp.Cmp(big.NewInt(MaxExp)) > 0:
+		return digits, MaxExp
+	case exp.Cmp(big.NewInt(-MaxExp)) < 0:
+		return digits, -MaxExp
+	}
+	return digits, exp.Int64()
 }
 
 // Canon returns the canonical JSON of raw, for comparing arrays and
