@@ -32,7 +32,8 @@
 //
 // [Ledger.Check] previews a decision without holding anything.
 // [Ledger.Record] appends the call to the llm_requests cost ledger,
-// idempotently by request id.
+// idempotently by request id, and [Ledger.DailyUsage] reads that ledger
+// back: one scope's requests, tokens and cost per UTC day.
 //
 // # Guarantees
 //

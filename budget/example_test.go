@@ -106,3 +106,49 @@ func ExampleExceededError() {
 	// principal/key_123 day: remaining 1.000000 of 1.000000
 	// true
 }
+
+// The cost ledger that Record writes is read back per UTC day, for a
+// report or an invoice.
+func ExampleLedger_DailyUsage() {
+	ctx := context.Background()
+	db, err := persist.Open(ctx, "sqlite://:memory:", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ledger, err := budget.New(db, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	day := time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)
+	for i, at := range []time.Time{
+		day.Add(9 * time.Hour),
+		day.Add(24*time.Hour - time.Nanosecond), // the last instant of March 9
+		day.Add(24 * time.Hour),                 // March 10 begins
+		day.Add(30 * time.Hour),
+	} {
+		err := ledger.Record(ctx, budget.Usage{
+			RequestID: fmt.Sprint("req-", i),
+			Scopes:    budget.Scopes{Org: "acme", Principal: "key_123"},
+			Model:     "gpt-4o",
+			TokensIn:  1000,
+			TokensOut: 250,
+			Cost:      budget.MicrosPerUnit / 4,
+			Time:      at,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	days, err := ledger.DailyUsage(ctx, budget.Scope{Tier: budget.Org, ID: "acme"}, day, day.AddDate(0, 0, 7))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range days {
+		fmt.Println(d.Day.Format(time.DateOnly), d.Requests, "requests", d.TokensIn, "in", d.TokensOut, "out", d.Cost)
+	}
+	// Output:
+	// 2025-03-09 2 requests 2000 in 500 out 0.500000
+	// 2025-03-10 2 requests 2000 in 500 out 0.500000
+}

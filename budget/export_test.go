@@ -23,3 +23,6 @@ func Remembered(l *Ledger) int {
 	}
 	return n
 }
+
+// UsageQuery is the query DailyUsage runs for scope over [from, to).
+var UsageQuery = usageQuery

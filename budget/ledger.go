@@ -40,6 +40,8 @@ type Ledger struct {
 
 	hot    hotCounters // counters as this Ledger last committed them (see hot.go)
 	limits limitCache  // budgets as this Ledger last read them (see limitcache.go)
+
+	usageIx usageIndexes // the requests table's indexes declared so far (see usage.go)
 }
 
 // New returns a Ledger over db. Its tables (see [Options.Prefix] and
@@ -61,6 +63,7 @@ func New(db persist.DB, opts *Options) (*Ledger, error) {
 	}
 	l := &Ledger{db: db, cfg: cfg, known: make(map[string]struct{})}
 	l.group.exec = l.execute
+	l.usageIx.sem = make(chan struct{}, 1)
 	return l, nil
 }
 

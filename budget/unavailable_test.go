@@ -110,6 +110,10 @@ func TestUnavailable(t *testing.T) {
 	org := budget.Scopes{Org: "acme"}
 	mustSet(t, closed, budget.Budget{Scope: acme, Period: budget.Daily, Limit: m(t, "10")})
 	held := mustReserve(t, closed, org, m(t, "1"))
+	day := time.Date(2025, 3, 9, 0, 0, 0, 0, time.UTC)
+	if _, err := closed.DailyUsage(ctx, acme, day, day.Add(time.Hour)); err != nil {
+		t.Fatalf("DailyUsage: %v", err)
+	}
 
 	p.stop()
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -124,6 +128,13 @@ func TestUnavailable(t *testing.T) {
 		}
 		if err := held.Commit(tctx, m(t, "1")); !errors.Is(err, budget.ErrUnavailable) {
 			t.Errorf("Commit err=%v, want ErrUnavailable", err)
+		}
+		// closed has its index (declared before the cut), so the read
+		// fails; open fails declaring it.
+		for _, l := range []*budget.Ledger{closed, open} {
+			if _, err := l.DailyUsage(tctx, acme, day, day.Add(time.Hour)); !errors.Is(err, budget.ErrUnavailable) {
+				t.Errorf("DailyUsage err=%v, want ErrUnavailable", err)
+			}
 		}
 	})
 	var admitted *budget.Reservation
