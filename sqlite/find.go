@@ -63,9 +63,9 @@ func (w *sqlBuilder) cond(c query.Cond) {
 	k := keySQL(c.Path)
 	switch c.Op {
 	case query.Exists:
-		w.add(k + ` <> x'01'`)
+		w.add(k + ` <> ` + rankLit(query.RankMissing))
 	case query.Missing:
-		w.add(k + ` = x'01'`)
+		w.add(k + ` = ` + rankLit(query.RankMissing))
 	case query.Eq:
 		w.eq(c.Path, c.Value)
 	case query.Ne:
@@ -73,7 +73,7 @@ func (w *sqlBuilder) cond(c query.Cond) {
 		w.eq(c.Path, c.Value)
 	case query.Lt, query.Le, query.Gt, query.Ge:
 		r := rangeOf(c)
-		w.add(`(`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, r.lo, r.hi)
+		w.add(`(`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, string(r.lo), string(r.hi))
 	case query.In, query.NotIn:
 		if c.Op == query.NotIn {
 			w.add(`NOT `)
@@ -105,8 +105,8 @@ func (r keyRange) hiOp() string {
 // rangeOf is the key range of a comparison. It matches only values of the
 // operand's type, whose keys lie in [rank, rank+1).
 func rangeOf(c query.Cond) keyRange {
-	rank := []byte{byte(c.Value.Rank)}
-	next := []byte{byte(c.Value.Rank) + 1}
+	rank := []byte{c.Value.Rank.KeyByte()}
+	next := []byte{c.Value.Rank.KeyByte() + 1}
 	switch c.Op {
 	case query.Lt:
 		return keyRange{lo: rank, loIncl: true, hi: c.Value.Key}
@@ -165,19 +165,19 @@ func (w *sqlBuilder) conds(cs []query.Cond) {
 			r.hi, r.hiIncl = []byte{r.hi[0] - 1, 0xFF}, true
 		}
 		if r.hiIncl {
-			w.add(` AND (`+k+` BETWEEN ? AND ?)`, r.lo, r.hi)
+			w.add(` AND (`+k+` BETWEEN ? AND ?)`, string(r.lo), string(r.hi))
 			continue
 		}
-		w.add(` AND (`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, r.lo, r.hi)
+		w.add(` AND (`+k+r.loOp()+`? AND `+k+r.hiOp()+`?)`, string(r.lo), string(r.hi))
 	}
 }
 
 func (w *sqlBuilder) eq(path []string, v query.Value) {
 	if v.Rank >= query.RankArray {
-		w.add(`(`+keySQL(path)+` = ? AND `+canonFunc+`(`+fieldSQL(path)+`) = ?)`, v.Key, v.Canon)
+		w.add(`(`+keySQL(path)+` = ? AND `+canonFunc+`(`+fieldSQL(path)+`) = ?)`, string(v.Key), v.Canon)
 		return
 	}
-	w.add(`(`+keySQL(path)+` = ?)`, v.Key)
+	w.add(`(`+keySQL(path)+` = ?)`, string(v.Key))
 }
 
 func (w *sqlBuilder) in(path []string, vs []query.Value) {
@@ -186,7 +186,7 @@ func (w *sqlBuilder) in(path []string, vs []query.Value) {
 		if v.Rank >= query.RankArray {
 			canons = append(canons, v.Canon)
 		} else {
-			keys = append(keys, v.Key)
+			keys = append(keys, string(v.Key))
 		}
 	}
 	var parts []string
@@ -194,7 +194,7 @@ func (w *sqlBuilder) in(path []string, vs []query.Value) {
 		parts = append(parts, keySQL(path)+` IN (`+marks(len(keys))+`)`)
 	}
 	if len(canons) > 0 {
-		parts = append(parts, `(`+keySQL(path)+` IN (x'07', x'08') AND `+canonFunc+`(`+fieldSQL(path)+`) IN (`+marks(len(canons))+`))`)
+		parts = append(parts, `(`+keySQL(path)+` IN (`+rankLit(query.RankArray)+`, `+rankLit(query.RankObject)+`) AND `+canonFunc+`(`+fieldSQL(path)+`) IN (`+marks(len(canons))+`))`)
 	}
 	if len(parts) == 0 {
 		w.add(`(0)`)
@@ -224,7 +224,7 @@ func (w *sqlBuilder) after(s *query.Spec) {
 	cols := keyCols(s)
 	vals := make([]any, len(cols))
 	for i, v := range s.After.Values {
-		vals[i] = v.Key
+		vals[i] = string(v.Key)
 	}
 	vals[len(vals)-1] = s.After.Seq
 	gt := func(k query.SortKey) string {

@@ -8,58 +8,97 @@ import (
 )
 
 // keySQL is the order-preserving key of the field at path (query.Key's
-// bytes), computed by SQLite's built-in functions alone. An index holds
-// this expression, and every connection that writes to the table computes
-// it, including the earlier portal's, which knows no function persist
-// registers: a Go function here would make their writes fail with "no
-// such function". It needs SQLite 3.38 or later, for the -> operator,
+// bytes, as text), computed by SQLite's built-in functions alone. An index
+// holds this expression, and every connection that writes to the table
+// computes it, including the earlier portal's, which knows no function
+// persist registers: a Go function here would make their writes fail with
+// "no such function". It needs SQLite 3.38 or later, for the -> operator,
 // which returns a number's JSON text as stored, so that the key is exact.
 //
 // The expression repeats the field's lookup instead of naming it once,
 // because an index expression cannot bind a name; SQLite keeps the
-// document's parse between the calls of one row.
+// document's parse between the lookups of one row, and each costs about
+// as much as a short string function. Ranks are literals, not char(),
+// because SQLite computes constant subexpressions once per execution of
+// every statement that holds the expression, which includes each write.
 func keySQL(path []string) string {
 	p := `'$."` + strings.Join(path, `"."`) + `"'`
 	j := `(data -> ` + p + `)`
-	return `CAST(CASE WHEN NOT json_valid(data) THEN char(1) ELSE CASE json_type(data, ` + p + `)` +
-		` WHEN 'text' THEN char(6) || (data ->> ` + p + `)` +
-		` WHEN 'integer' THEN ` + numberKeySQL(j, true) +
-		` WHEN 'real' THEN ` + numberKeySQL(j, false) +
-		` WHEN 'null' THEN char(2) WHEN 'false' THEN char(3) WHEN 'true' THEN char(4)` +
-		` WHEN 'array' THEN char(7) WHEN 'object' THEN char(8) ELSE char(1) END END AS BLOB)`
+	return `CASE WHEN NOT json_valid(data) THEN ` + rankLit(query.RankMissing) + ` ELSE CASE json_type(data, ` + p + `)` +
+		` WHEN 'text' THEN ` + rankLit(query.RankString) + ` || (data ->> ` + p + `)` +
+		` WHEN 'integer' THEN ` + integerKeySQL(j) +
+		` WHEN 'real' THEN ` + realKeySQL(j) +
+		` WHEN 'null' THEN ` + rankLit(query.RankNull) +
+		` WHEN 'false' THEN ` + rankLit(query.RankFalse) +
+		` WHEN 'true' THEN ` + rankLit(query.RankTrue) +
+		` WHEN 'array' THEN ` + rankLit(query.RankArray) +
+		` WHEN 'object' THEN ` + rankLit(query.RankObject) +
+		` ELSE ` + rankLit(query.RankMissing) + ` END END`
 }
 
-// numberKeySQL is query.Key of the JSON number text j, which json_type
-// calls an integer or a real. An integer's digits are its text without
-// sign or trailing zeros, and its exponent their count (JSON writes no
-// leading zeros). A real's mantissa m is j before any exponent; its
-// exponent is the written exponent, plus the digits before the point,
-// less the leading zeros (both counts include a minus sign, which
-// cancels).
-//
-// The expression is kept shallow: SQLite before 3.46 refuses a statement
-// nested deeper than its parser's fixed stack ("parser stack overflow"),
-// and a library that cannot parse the index cannot open the file.
-func numberKeySQL(j string, integer bool) string {
-	sig := `ltrim(` + j + `, '-0')`
-	digits := `rtrim(` + sig + `, '0')`
-	exp := `length(` + sig + `)`
-	if !integer {
-		ePos := `(instr(` + j + `, 'e') + instr(` + j + `, 'E'))`
-		mant := `CASE WHEN ` + ePos + ` THEN substr(` + j + `, 1, ` + ePos + ` - 1) ELSE ` + j + ` END`
-		all := `replace(` + mant + `, '.', '')`
-		sig = `ltrim(` + all + `, '-0')`
-		digits = `rtrim(` + sig + `, '0')`
-		dot := `instr(` + mant + `, '.')`
-		intLen := `CASE WHEN ` + dot + ` THEN ` + dot + ` - 1 ELSE length(` + mant + `) END`
-		written := `CASE WHEN ` + ePos + ` THEN CAST(substr(` + j + `, ` + ePos + ` + 1) AS INTEGER) ELSE 0 END`
-		maxExp := strconv.Itoa(query.MaxExp)
-		exp = `max(min(` + written + ` + ` + intLen + ` - length(` + all + `) + length(` + sig + `), ` + maxExp + `), -` + maxExp + `)`
+// rankLit is the literal of a key's first byte; with suffix, of its first
+// bytes.
+func rankLit(r query.Rank, suffix ...string) string {
+	return `'` + string(r.KeyByte()) + strings.Join(suffix, "") + `'`
+}
+
+// Number keys: the rank, the sign class ('1' negative, '2' zero, '3'
+// positive), the exponent E of 0.D×10^E as 16 digits, offset (negated for
+// a negative number), then the digits D (complemented, and closed by '~',
+// for a negative number); see query.Key.
+var (
+	negLit  = rankLit(query.RankNumber, "1")
+	zeroLit = rankLit(query.RankNumber, "2")
+	posLit  = rankLit(query.RankNumber, "3")
+	offset  = strconv.Itoa(query.ExpOffset)
+)
+
+func numberKey(neg bool, exp, digits string) string {
+	if neg {
+		return negLit + ` || printf('%016d', ` + offset + ` - ` + exp + `) || ` + complement(digits) + ` || '~'`
 	}
-	off := strconv.Itoa(query.ExpOffset)
-	return `CASE WHEN ` + sig + ` = '' THEN char(5) || '2'` +
-		` WHEN substr(` + j + `, 1, 1) = '-' THEN char(5) || '1' || printf('%016d', ` + off + ` - ` + exp + `) || ` + complement(digits) + ` || '~'` +
-		` ELSE char(5) || '3' || printf('%016d', ` + off + ` + ` + exp + `) || ` + digits + ` END`
+	return posLit + ` || printf('%016d', ` + offset + ` + ` + exp + `) || ` + digits
+}
+
+// integerKeySQL is the key of j, the text of a JSON integer, which has no
+// leading zeros: its exponent is its count of digits, its digits those
+// without trailing zeros. The sign is read once, as the CASE's operand.
+func integerKeySQL(j string) string {
+	abs := `substr(` + j + `, 2)`
+	return `CASE substr(` + j + `, 1, 1) WHEN '0' THEN ` + zeroLit +
+		` WHEN '-' THEN CASE ` + j + ` WHEN '-0' THEN ` + zeroLit + ` ELSE ` +
+		numberKey(true, `length(`+abs+`)`, `rtrim(`+abs+`, '0')`) + ` END` +
+		` ELSE ` + numberKey(false, `length(`+j+`)`, `rtrim(`+j+`, '0')`) + ` END`
+}
+
+// realKeySQL is the key of j, the text of any other JSON number. Of the
+// text without its sign, a, the mantissa m is what comes before any
+// exponent (found with an 'e' appended, so that a missing one is found at
+// the end), and the written exponent what follows it, 0 when empty. The
+// exponent of 0.D×10^E is then the written one, plus the digits before
+// the point, less the leading zeros, clamped to ±query.MaxExp; D is the
+// digits without the point and leading or trailing zeros, and empty for
+// zero.
+//
+// The expression is kept short and shallow. SQLite prepares every write
+// to the table with it and pays for its size on each execution, whichever
+// branch runs; and SQLite before 3.46 refuses a statement nested deeper
+// than its parser's fixed stack ("parser stack overflow"), so a library
+// that could not parse the index could not open the file.
+func realKeySQL(j string) string {
+	a := `ltrim(` + j + `, '-')`
+	ePos := `instr(replace(` + a + `, 'E', 'e') || 'e', 'e')`
+	m := `substr(` + a + `, 1, ` + ePos + ` - 1)`
+	written := `CAST(substr(` + a + `, ` + ePos + ` + 1) AS INTEGER)`
+	all := `replace(` + m + `, '.', '')`
+	digits := `rtrim(ltrim(` + all + `, '0'), '0')`
+	maxExp := strconv.Itoa(query.MaxExp)
+	exp := `max(min(` + written + ` + instr(` + m + ` || '.', '.') - 1 - length(` + all + `) + length(ltrim(` + all + `, '0')), ` + maxExp + `), -` + maxExp + `)`
+	neg := `(substr(` + j + `, 1, 1) = '-')`
+	return `CASE ` + digits + ` WHEN '' THEN ` + zeroLit +
+		` ELSE '` + string(query.RankNumber.KeyByte()) + `' || CASE WHEN ` + neg + ` THEN '1' ELSE '3' END` +
+		` || printf('%016d', ` + offset + ` + (1 - 2 * ` + neg + `) * ` + exp + `)` +
+		` || CASE WHEN ` + neg + ` THEN ` + complement(digits) + ` || '~' ELSE ` + digits + ` END END`
 }
 
 // complement maps each digit d of the text s to the letter 'a'+('9'-d),

@@ -89,8 +89,8 @@ func TestKeySQL(t *testing.T) {
 		if err := db.QueryRowContext(context.Background(), `SELECT `+expr+` FROM (SELECT ? AS data)`, doc).Scan(&got); err != nil {
 			t.Fatalf("%s: %v", doc, err)
 		}
-		if !bytes.Equal(got, []byte{byte(query.RankMissing)}) {
-			t.Errorf("%s (%s): key %x, want the missing key 01", doc, what, got)
+		if !bytes.Equal(got, []byte{query.RankMissing.KeyByte()}) {
+			t.Errorf("%s (%s): key %q, want the missing key", doc, what, got)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func (s *Spec) decodeCursor(text string) (*Cursor, error) {
 	}
 	out := &Cursor{Seq: c.S}
 	for i, kv := range c.K {
-		v := Value{Rank: RankMissing, Key: []byte{byte(RankMissing)}}
+		v := Value{Rank: RankMissing, Key: []byte{RankMissing.KeyByte()}}
 		if kv.V != nil {
 			if v, err = ParseValue(kv.V); err != nil {
 				return nil, fmt.Errorf("sort value %d: %v", i, err)
@@ -77,7 +77,7 @@ func (s *Spec) decodeCursor(text string) (*Cursor, error) {
 func (s *Spec) Next(data []byte, seq int64) *Spec {
 	c := &Cursor{Seq: seq}
 	for _, k := range s.Fields() {
-		v := Value{Rank: RankMissing, Key: []byte{byte(RankMissing)}}
+		v := Value{Rank: RankMissing, Key: []byte{RankMissing.KeyByte()}}
 		if raw := Lookup(data, k.Path); raw != nil {
 			if pv, err := ParseValue(raw); err == nil {
 				v = pv

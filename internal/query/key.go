@@ -15,7 +15,7 @@ import (
 // functions, in the expression its indexes hold (see the sqlite package),
 // and compares them against keys Go computes for the query's operands.
 //
-// The first byte is the rank. A number continues with its sign class as an
+// The first byte is the rank, as an ASCII digit (Rank.KeyByte). A number continues with its sign class as an
 // ASCII digit (negative '1', zero '2', positive '3'), then for a positive
 // number the decimal exponent E of 0.D×10^E, offset by ExpOffset and
 // written as 16 ASCII digits, then the significant digits D as ASCII; a
@@ -23,8 +23,9 @@ import (
 // letter 'a'+('9'-d), which reverses their order, and ends with '~' so that a longer digit string (a larger
 // magnitude, so a smaller number) sorts first. E is clamped to
 // ±MaxExp. A string continues with its UTF-8 bytes. Other ranks are the
-// rank alone. Every byte is ASCII apart from a string's, so SQLite can
-// build the key as text with printf, replace and char.
+// rank alone. Every byte is ASCII apart from a string's, so SQLite builds
+// the key as text from literals, printf and replace, and compares it with
+// a key Go binds as text, byte by byte.
 //
 // A value that is not valid JSON (which persist never stores, but an
 // earlier writer might have) gets the key of a missing field where Key
@@ -38,40 +39,44 @@ func Key[T string | []byte](raw T) []byte {
 		j--
 	}
 	if i == j {
-		return []byte{byte(RankMissing)}
+		return []byte{RankMissing.KeyByte()}
 	}
 	raw = raw[i:j]
 	switch raw[0] {
 	case 'n':
-		return []byte{byte(RankNull)}
+		return []byte{RankNull.KeyByte()}
 	case 'f':
-		return []byte{byte(RankFalse)}
+		return []byte{RankFalse.KeyByte()}
 	case 't':
-		return []byte{byte(RankTrue)}
+		return []byte{RankTrue.KeyByte()}
 	case '[':
-		return []byte{byte(RankArray)}
+		return []byte{RankArray.KeyByte()}
 	case '{':
-		return []byte{byte(RankObject)}
+		return []byte{RankObject.KeyByte()}
 	case '"':
 		if len(raw) < 2 || raw[len(raw)-1] != '"' {
-			return []byte{byte(RankMissing)}
+			return []byte{RankMissing.KeyByte()}
 		}
 		body := raw[1 : len(raw)-1]
 		if !containsByte(body, '\\') {
-			return append([]byte{byte(RankString)}, body...)
+			return append([]byte{RankString.KeyByte()}, body...)
 		}
 		var str string
 		if err := json.Unmarshal([]byte(raw), &str); err != nil {
-			return []byte{byte(RankMissing)}
+			return []byte{RankMissing.KeyByte()}
 		}
-		return append([]byte{byte(RankString)}, str...)
+		return append([]byte{RankString.KeyByte()}, str...)
 	}
 	c, err := jsonx.CanonicalNumber(string(raw))
 	if err != nil {
-		return []byte{byte(RankMissing)}
+		return []byte{RankMissing.KeyByte()}
 	}
 	return numberKey(c)
 }
+
+// KeyByte is the first byte of the keys of rank r: an ASCII digit, so that
+// SQL can write it as a literal.
+func (r Rank) KeyByte() byte { return '0' + byte(r) }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -89,9 +94,9 @@ func valueKey(v Value) []byte {
 	case RankNumber:
 		return numberKey(v.Num)
 	case RankString:
-		return append([]byte{byte(RankString)}, v.Str...)
+		return append([]byte{RankString.KeyByte()}, v.Str...)
 	}
-	return []byte{byte(v.Rank)}
+	return []byte{v.Rank.KeyByte()}
 }
 
 // ExpOffset and MaxExp bound a number key's exponent field: E is clamped
@@ -104,12 +109,12 @@ const (
 // numberKey encodes a canonical number (jsonx.CanonicalNumber's form).
 func numberKey(c string) []byte {
 	if c == "0" {
-		return []byte{byte(RankNumber), '2'}
+		return []byte{RankNumber.KeyByte(), '2'}
 	}
 	neg := strings.HasPrefix(c, "-")
 	digits, exp := decimalParts(strings.TrimPrefix(c, "-"))
 	out := make([]byte, 0, 18+len(digits)+1)
-	out = append(out, byte(RankNumber))
+	out = append(out, RankNumber.KeyByte())
 	if !neg {
 		out = append(out, '3')
 		out = appendExp(out, ExpOffset+exp)
