@@ -3,6 +3,8 @@ package sqlite
 import (
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/persistkit/persist/internal/query"
 )
@@ -22,7 +24,34 @@ import (
 // because SQLite computes constant subexpressions once per execution of
 // every statement that holds the expression, which includes each write.
 func keySQL(path []string) string {
-	p := `'$."` + strings.Join(path, `"."`) + `"'`
+	p := strings.Join(path, ".")
+	if k, ok := keyCache.Load(p); ok {
+		return k.(string)
+	}
+	k := strings.ReplaceAll(keyTemplate, pathMark, `'$."`+strings.Join(path, `"."`)+`"'`)
+	if keyCacheLen.Add(1) <= maxKeyCache {
+		keyCache.Store(p, k)
+	}
+	return k
+}
+
+// keyCache holds keySQL of the paths queries use, up to maxKeyCache of
+// them: a statement writes the expression once per condition and sort
+// key, and writing it afresh cost more than running an indexed query.
+var (
+	keyCache    sync.Map
+	keyCacheLen atomic.Int64
+)
+
+const maxKeyCache = 1024
+
+// keyTemplate is keySQL with pathMark for the path literal. A path's keys are letters, digits, '_' and '-'
+// (query.ParsePath), so the mark occurs nowhere else.
+var keyTemplate = keyExpr(pathMark)
+
+const pathMark = "\x00"
+
+func keyExpr(p string) string {
 	j := `(data -> ` + p + `)`
 	return `CASE WHEN NOT json_valid(data) THEN ` + rankLit(query.RankMissing) + ` ELSE CASE json_type(data, ` + p + `)` +
 		` WHEN 'text' THEN ` + rankLit(query.RankString) + ` || (data ->> ` + p + `)` +
