@@ -259,6 +259,14 @@ func (w *sqlBuilder) after(s *query.Spec) {
 // order and, when limit > 0, LIMIT.
 func whereSQL(s *query.Spec, limit int, ordered bool) (string, []any) {
 	var w sqlBuilder
+	// Each condition and sort key writes a key expression of a few
+	// kilobytes (twice for a cursor); growing the text once saves the
+	// copies of growing it by doubling.
+	n := len(s.Conds) + len(s.Keys)
+	if s.After != nil {
+		n += len(s.Keys)
+	}
+	w.b.Grow(n*(len(keyTemplate)+64) + 256)
 	w.add(` WHERE 1`)
 	w.conds(s.Conds)
 	if s.After != nil && ordered {
