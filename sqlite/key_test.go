@@ -7,12 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/persistkit/persist/internal/query"
+	"github.com/persistkit/persist/internal/sqlitetest"
 )
 
 // keyValues are JSON values in every spelling a field can hold: numbers
@@ -100,13 +100,7 @@ func TestKeySQL(t *testing.T) {
 // kind of writer), and checks it computes the same keys: an index built
 // by one and written by the other must agree.
 func TestKeySQLOtherSQLite(t *testing.T) {
-	bin, err := exec.LookPath("sqlite3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the sqlite3 command is required in CI: %v", err)
-		}
-		t.Skip("no sqlite3 command")
-	}
+	bin := sqlitetest.CLI(t)
 	expr := keySQL([]string{"v"})
 	vals := keyValues(1000)
 	var script strings.Builder

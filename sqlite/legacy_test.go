@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/persistkit/persist"
+	"github.com/persistkit/persist/internal/sqlitetest"
 	"github.com/persistkit/persist/sqlite"
 )
 
@@ -220,13 +220,7 @@ func TestLegacyWritersOnTableFromPersist01(t *testing.T) {
 // (integrity_check compares each entry with its expression), and the
 // index-served query must see exactly the rows a scan sees.
 func TestLegacyWritersOnIndexedTable(t *testing.T) {
-	bin, err := exec.LookPath("sqlite3")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("the sqlite3 command is required in CI: %v", err)
-		}
-		t.Skip("no sqlite3 command")
-	}
+	bin := sqlitetest.CLI(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
 	db, err := sqlite.Open(ctx, path)

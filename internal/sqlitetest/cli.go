@@ -18,9 +18,9 @@ import (
 // shared table uses only what an older SQLite has.
 type CLILegacy struct{ bin, path string }
 
-// OpenLegacyCLI returns the sqlite3 command's writer on the file at path.
-// Without the command the test is skipped, except under CI, where it fails.
-func OpenLegacyCLI(tb testing.TB, path string) CLILegacy {
+// CLI returns the path of the sqlite3 command. Without it the test is
+// skipped, except under CI, where it fails.
+func CLI(tb testing.TB) string {
 	tb.Helper()
 	bin, err := exec.LookPath("sqlite3")
 	if err != nil {
@@ -29,7 +29,14 @@ func OpenLegacyCLI(tb testing.TB, path string) CLILegacy {
 		}
 		tb.Skip("no sqlite3 command")
 	}
-	return CLILegacy{bin: bin, path: path}
+	return bin
+}
+
+// OpenLegacyCLI returns the sqlite3 command's writer on the file at path
+// (see CLI).
+func OpenLegacyCLI(tb testing.TB, path string) CLILegacy {
+	tb.Helper()
+	return CLILegacy{bin: CLI(tb), path: path}
 }
 
 // lit quotes s as an SQL string literal; the command takes no parameters.
