@@ -100,14 +100,14 @@ func integerKeySQL(j string) string {
 		` ELSE ` + numberKey(false, `length(`+j+`)`, `rtrim(`+j+`, '0')`) + ` END`
 }
 
-// realKeySQL is the key of j, the text of any other JSON number. Of the
-// text without its sign, a, the mantissa m is what comes before any
-// exponent (found with an 'e' appended, so that a missing one is found at
-// the end), and the written exponent what follows it, 0 when empty. The
-// exponent of 0.D×10^E is then the written one, plus the digits before
-// the point, less the leading zeros, clamped to ±query.MaxExp; D is the
-// digits without the point and leading or trailing zeros, and empty for
-// zero.
+// realKeySQL is the key of j, the text of any other JSON number. Its
+// mantissa m is what comes before any exponent (found with an 'e'
+// appended, so that a missing one is found at the end), and the written
+// exponent what follows it, 0 when empty. The exponent of 0.D×10^E is
+// then the written one, plus the characters before the point, less the
+// leading zeros; both counts include a minus sign, which cancels. It is
+// clamped to ±query.MaxExp. D is the digits without the point, the sign
+// and leading or trailing zeros, and empty for zero.
 //
 // The expression is kept short and shallow. SQLite prepares every write
 // to the table with it and pays for its size on each execution, whichever
@@ -115,14 +115,14 @@ func integerKeySQL(j string) string {
 // than its parser's fixed stack ("parser stack overflow"), so a library
 // that could not parse the index could not open the file.
 func realKeySQL(j string) string {
-	a := `ltrim(` + j + `, '-')`
-	ePos := `instr(replace(` + a + `, 'E', 'e') || 'e', 'e')`
-	m := `substr(` + a + `, 1, ` + ePos + ` - 1)`
-	written := `CAST(substr(` + a + `, ` + ePos + ` + 1) AS INTEGER)`
+	ePos := `instr(replace(` + j + `, 'E', 'e') || 'e', 'e')`
+	m := `substr(` + j + `, 1, ` + ePos + ` - 1)`
+	written := `CAST(substr(` + j + `, ` + ePos + ` + 1) AS INTEGER)`
 	all := `replace(` + m + `, '.', '')`
-	digits := `rtrim(ltrim(` + all + `, '0'), '0')`
+	sig := `ltrim(` + all + `, '-0')`
+	digits := `rtrim(` + sig + `, '0')`
 	maxExp := strconv.Itoa(query.MaxExp)
-	exp := `max(min(` + written + ` + instr(` + m + ` || '.', '.') - 1 - length(` + all + `) + length(ltrim(` + all + `, '0')), ` + maxExp + `), -` + maxExp + `)`
+	exp := `max(min(` + written + ` + instr(` + m + ` || '.', '.') - 1 - length(` + all + `) + length(` + sig + `), ` + maxExp + `), -` + maxExp + `)`
 	neg := `(substr(` + j + `, 1, 1) = '-')`
 	return `CASE ` + digits + ` WHEN '' THEN ` + zeroLit +
 		` ELSE '` + string(query.RankNumber.KeyByte()) + `' || CASE WHEN ` + neg + ` THEN '1' ELSE '3' END` +
