@@ -364,12 +364,14 @@ func testFind(t *testing.T, open openFunc) {
 }
 
 // findCases is how many random queries the differential test runs per
-// backend; PERSIST_FIND_CASES raises it for a longer run.
+// backend: 1000, or 200 with -short or under the race detector (whose
+// runs check concurrency, not semantics; make fuzz runs 20,000 without
+// it); PERSIST_FIND_CASES sets it.
 func findCases() int {
 	if n, err := strconv.Atoi(os.Getenv("PERSIST_FIND_CASES")); err == nil && n > 0 {
 		return n
 	}
-	if testing.Short() {
+	if testing.Short() || raceDetector {
 		return 200
 	}
 	return 1000

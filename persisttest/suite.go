@@ -108,8 +108,8 @@ type openFunc = func(t *testing.T) persist.DB
 //     page size) through Find, FindPage and CountWhere. Inside a
 //     transaction Find sees its writes and the loop body may write; outside
 //     one, too; breaking out releases the iterator. A differential test
-//     runs 1000 random queries (200 with -short; PERSIST_FIND_CASES sets
-//     it) over 80 random documents of mixed types, nested objects, arrays,
+//     runs 1000 random queries (200 with -short or -race; PERSIST_FIND_CASES
+//     sets it) over 80 random documents of mixed types, nested objects, arrays,
 //     missing fields and equal sort keys, and compares Find, CountWhere and
 //     FindPage with random page sizes to the reference evaluator; then it
 //     pages through random queries while inserting, updating and deleting
