@@ -45,8 +45,9 @@ var (
 
 const maxKeyCache = 1024
 
-// keyTemplate is keySQL with pathMark for the path literal. A path's keys are letters, digits, '_' and '-'
-// (query.ParsePath), so the mark occurs nowhere else.
+// keyTemplate is keySQL with pathMark for the path literal. A path's keys
+// are letters, digits, '_' and '-' (query.ParsePath), so the mark occurs
+// nowhere else.
 var keyTemplate = keyExpr(pathMark)
 
 const pathMark = "\x00"
