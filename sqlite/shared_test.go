@@ -13,30 +13,26 @@ import (
 )
 
 func TestSharedTables(t *testing.T) {
-	persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
-		path := filepath.Join(t.TempDir(), "shared.db")
-		lg := sqlitetest.OpenLegacy(t, path)
-		cfg, err := sqlite.ParseConfig(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.IDField = idField
-		db, err := sqlite.OpenConfig(t.Context(), cfg)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db, lg
-	})
+	persisttest.TestSharedTables(t, openShared(func(t *testing.T, path string) persisttest.Legacy {
+		return sqlitetest.OpenLegacy(t, path)
+	}))
 }
 
 // TestSharedTablesOtherSQLite runs the same contract with the sqlite3
 // command as the earlier portal's writer: another, possibly older, SQLite
 // library than the one persist links, without persist's functions.
 func TestSharedTablesOtherSQLite(t *testing.T) {
-	persisttest.TestSharedTables(t, func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
+	persisttest.TestSharedTables(t, openShared(func(t *testing.T, path string) persisttest.Legacy {
+		return sqlitetest.OpenLegacyCLI(t, path)
+	}))
+}
+
+// openShared opens a new file with persist and with the writer legacy
+// makes.
+func openShared(legacy func(t *testing.T, path string) persisttest.Legacy) func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
+	return func(t *testing.T, idField string) (persist.DB, persisttest.Legacy) {
 		path := filepath.Join(t.TempDir(), "shared.db")
-		lg := sqlitetest.OpenLegacyCLI(t, path)
+		lg := legacy(t, path)
 		cfg, err := sqlite.ParseConfig(path)
 		if err != nil {
 			t.Fatal(err)
@@ -48,7 +44,7 @@ func TestSharedTablesOtherSQLite(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		return db, lg
-	})
+	}
 }
 
 // TestStaleTriggersRenewed opens a file whose triggers compute times with
