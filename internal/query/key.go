@@ -11,21 +11,23 @@ import (
 // Key returns the order-preserving key of the JSON value raw, nil for a
 // missing field: comparing two keys as bytes orders their values as
 // persist.Query documents, and two keys are equal exactly when the values
-// sort as equal. SQLite computes the same bytes with its own built-in
-// functions, in the expression its indexes hold (see the sqlite package),
-// and compares them against keys Go computes for the query's operands.
+// sort as equal. SQLite computes the same bytes from a stored document
+// with its own built-in functions, in the expression its indexes hold (see
+// the sqlite package, whose tests compare that expression with Key); Go
+// computes them for a query's operands (Value.Key).
 //
-// The first byte is the rank, as an ASCII digit (Rank.KeyByte). A number continues with its sign class as an
-// ASCII digit (negative '1', zero '2', positive '3'), then for a positive
-// number the decimal exponent E of 0.D×10^E, offset by ExpOffset and
-// written as 16 ASCII digits, then the significant digits D as ASCII; a
-// negative one has the exponent negated and each digit d replaced by the
-// letter 'a'+('9'-d), which reverses their order, and ends with '~' so that a longer digit string (a larger
-// magnitude, so a smaller number) sorts first. E is clamped to
-// ±MaxExp. A string continues with its UTF-8 bytes. Other ranks are the
-// rank alone. Every byte is ASCII apart from a string's, so SQLite builds
-// the key as text from literals, printf and replace, and compares it with
-// a key Go binds as text, byte by byte.
+// The first byte is the rank, as an ASCII digit (Rank.KeyByte). A number
+// continues with its sign class as an ASCII digit (negative '1', zero '2',
+// positive '3'), then for a positive number the decimal exponent E of
+// 0.D×10^E, offset by ExpOffset and written as 16 ASCII digits, then the
+// significant digits D as ASCII; a negative one has the exponent negated
+// and each digit d replaced by the letter 'a'+('9'-d), which reverses
+// their order, and ends with '~' so that a longer digit string (a larger
+// magnitude, so a smaller number) sorts first. E is clamped to ±MaxExp. A
+// string continues with its UTF-8 bytes. Other ranks are the rank alone.
+// Every byte is ASCII apart from a string's, so SQLite builds the key as
+// text from literals, printf and replace, and compares it with a key Go
+// binds as text, byte by byte.
 //
 // A value that is not valid JSON (which persist never stores, but an
 // earlier writer might have) gets the key of a missing field where Key
